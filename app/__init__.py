@@ -1,0 +1,129 @@
+"""Application factory: extensions, the request pipeline, blueprints, error handlers, CLI."""
+
+import os
+
+from flask import Flask, g, request
+from flask_login import current_user
+
+from app.extensions import babel, compress, csrf, db, limiter, login_manager, mail, migrate
+from config import CONFIGS
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    config_name = config_name or os.environ.get("PORCHLIGHT_ENV", "development")
+    config_class = CONFIGS[config_name]
+    if hasattr(config_class, "check"):
+        config_class.check()
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # the server-side stamp does this job
+    csrf.init_app(app)
+    mail.init_app(app)
+    compress.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_locale)
+
+    from app.web.assets import init_assets
+
+    init_assets(app)
+    from app.web.formatting import init_formatting
+
+    init_formatting(app)
+    _register_pipeline(app)
+    _register_blueprints(app)
+
+    from app.web.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _locale():
+    if current_user and current_user.is_authenticated:
+        return current_user.language
+    return request.accept_languages.best_match(["en", "es"]) if request else "en"
+
+
+def _register_pipeline(app: Flask) -> None:
+    from app.auth.sessions import enforce_session
+    from app.web.security import add_security_headers
+    from app.web.tenancy import enter_request_scope, leave_request_scope
+
+    app.config.setdefault("COMPRESS_MIMETYPES", [])
+    app.config["COMPRESS_MIMETYPES"] = [
+        "text/html",
+        "text/css",
+        "text/plain",
+        "text/calendar",
+        "application/javascript",
+        "application/json",
+        "image/svg+xml",
+    ]
+    app.config["COMPRESS_ALGORITHM"] = ["gzip", "br"]
+    app.config["COMPRESS_MIN_SIZE"] = 500
+
+    @app.before_request
+    def _tenant_and_session():
+        if request.endpoint in ("static", "health.healthz"):
+            return None
+        enter_request_scope()
+        return enforce_session()
+
+    @app.after_request
+    def _commit(response):
+        # One commit per request; an error answer keeps nothing unless the view asked to.
+        if response.status_code < 400 or g.get("keep_changes"):
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    app.after_request(add_security_headers)
+    app.teardown_request(leave_request_scope)
+
+    @app.context_processor
+    def _globals():
+        from app.auth import policies
+
+        return {"agency": g.get("agency"), "policies": policies, "access": g.get("access")}
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.blueprints import (
+        admin,
+        auth,
+        careplan,
+        dashboard,
+        documents,
+        health,
+        invoices,
+        messages,
+        profile,
+        schedule,
+        signatures,
+    )
+
+    for module in (
+        auth,
+        dashboard,
+        health,
+        schedule,
+        invoices,
+        signatures,
+        profile,
+        messages,
+        careplan,
+        documents,
+        admin,
+    ):
+        app.register_blueprint(module.bp)

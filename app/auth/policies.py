@@ -1,0 +1,131 @@
+"""Who may see what: the one place that answers it.
+
+A portal user's reach is the set of ClientLinks they hold. Each link has a relationship ceiling
+(what that kind of person may ever see) and the agency's per-user switches (the "individualised"
+set-up). A section is visible for a client only when both allow it. Pure functions here are unit
+tested and exposed to Jinja, so a hidden button and a refused URL share one rule.
+"""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, false, or_, select
+
+from app.extensions import db
+from app.models import Client, ClientLink, Invoice
+from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, REL_SELF
+
+SCHEDULE = "schedule"
+SCHEDULE_REQUESTS = "schedule_requests"
+INVOICES = "invoices"
+PAYMENTS = "payments"
+SIGNATURES = "signatures"
+MESSAGES = "messages"
+DOCUMENTS = "documents"
+CARE_PLAN = "care_plan"
+SECTIONS = (SCHEDULE, SCHEDULE_REQUESTS, INVOICES, PAYMENTS, SIGNATURES, MESSAGES, DOCUMENTS, CARE_PLAN)
+
+# The most each relationship may ever see; ticks on the link can only narrow this, except the
+# two agency ticks that open a guarded section (care plan for a legal representative, invoices
+# for an emergency contact).
+CEILINGS = {
+    REL_SELF: frozenset(SECTIONS),
+    REL_LEGAL: frozenset(SECTIONS),
+    REL_EMERGENCY: frozenset({SCHEDULE, SCHEDULE_REQUESTS, SIGNATURES, MESSAGES, DOCUMENTS, INVOICES}),
+    REL_PAYER: frozenset({SCHEDULE, INVOICES, PAYMENTS, MESSAGES}),
+}
+
+_SWITCHES = {
+    SCHEDULE: "show_schedule",
+    SCHEDULE_REQUESTS: "show_schedule_requests",
+    INVOICES: "show_invoices",
+    PAYMENTS: "show_payments",
+    SIGNATURES: "show_signatures",
+    MESSAGES: "show_messages",
+    DOCUMENTS: "show_documents",
+}
+
+
+def link_allows(link: ClientLink, section: str) -> bool:
+    """May the holder of this link see this section of the linked client?"""
+    kind = link.relationship_kind
+    if section not in CEILINGS.get(kind, ()):
+        return False
+    if section == CARE_PLAN:
+        return kind == REL_SELF or (kind == REL_LEGAL and link.may_view_care_plan)
+    if section == INVOICES and kind == REL_EMERGENCY and not link.may_view_invoices:
+        return False
+    if section == PAYMENTS and not link_allows(link, INVOICES):
+        return False
+    if section == SCHEDULE_REQUESTS and not link.show_schedule:
+        return False
+    return getattr(link, _SWITCHES[section])
+
+
+def link_sees_category(link: ClientLink, category_id: int) -> bool:
+    return link_allows(link, DOCUMENTS) and all(c.id != category_id for c in link.hidden_categories)
+
+
+def invoice_criterion(link: ClientLink):
+    """SQL criterion for the invoices this link may see: payers see only what is billed to them."""
+    if not link_allows(link, INVOICES):
+        return false()
+    if link.relationship_kind == REL_PAYER:
+        return and_(Invoice.client_id == link.client_id, Invoice.billed_to_id == link.user_id)
+    return and_(Invoice.client_id == link.client_id, Invoice.billed_to_id.is_(None))
+
+
+def invoice_visible(link: ClientLink, invoice: Invoice) -> bool:
+    if not link_allows(link, INVOICES) or invoice.client_id != link.client_id:
+        return False
+    if invoice.status == "draft":
+        return False
+    if link.relationship_kind == REL_PAYER:
+        return invoice.billed_to_id == link.user_id
+    return invoice.billed_to_id is None
+
+
+def can_pay(link: ClientLink, invoice: Invoice, gateway: str) -> bool:
+    return (
+        gateway != "none"
+        and link.relationship_kind != REL_EMERGENCY
+        and link_allows(link, PAYMENTS)
+        and invoice_visible(link, invoice)
+        and invoice.is_outstanding
+    )
+
+
+@dataclass
+class PortalAccess:
+    """A portal user's links, loaded once per request and asked everything else."""
+
+    links: dict[int, ClientLink] = field(default_factory=dict)
+
+    @classmethod
+    def for_user(cls, user) -> "PortalAccess":
+        rows = db.session.scalars(
+            select(ClientLink)
+            .join(Client, Client.id == ClientLink.client_id)
+            .where(ClientLink.user_id == user.id, Client.is_active.is_(True))
+            .order_by(Client.last_name, Client.first_name)
+        ).all()
+        return cls({link.client_id: link for link in rows})
+
+    def clients(self, section: str | None = None) -> list[Client]:
+        return [link.client for link in self.links.values() if section is None or link_allows(link, section)]
+
+    def client_ids(self, section: str) -> list[int]:
+        return [cid for cid, link in self.links.items() if link_allows(link, section)]
+
+    def link(self, client_id: int) -> ClientLink | None:
+        return self.links.get(client_id)
+
+    def allows(self, client_id: int, section: str) -> bool:
+        link = self.links.get(client_id)
+        return link is not None and link_allows(link, section)
+
+    def any_allows(self, section: str) -> bool:
+        return any(link_allows(link, section) for link in self.links.values())
+
+    def invoices_criterion(self, client_id: int | None = None):
+        links = [link for cid, link in self.links.items() if client_id is None or cid == client_id]
+        return or_(false(), *[invoice_criterion(link) for link in links])

@@ -1,0 +1,99 @@
+"""Server-revocable sessions on top of Flask's signed cookie.
+
+The cookie holds "<user id>:<session stamp>". Rotating the user's stamp (sign-out, password change,
+lock) makes every cookie of that user stale at once. On each request we also enforce the agency
+(a user of one agency is never signed in on another's host), the absolute lifetime (12 h), the
+idle time-out (the agency's, 15 min by default; background polls do not count as activity) and
+the forced password change.
+"""
+
+from flask import current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from app.extensions import db, login_manager
+from app.models import User, utcnow
+from app.web.htmx import is_partial_request
+
+# Endpoints anyone may open. Everything else needs a signed-in user (protected by default).
+PUBLIC_ENDPOINTS = {
+    "static",
+    "health.healthz",
+    "auth.login",
+    "auth.welcome",
+    "auth.forgot",
+    "auth.forgot_question",
+    "auth.reset",
+    "schedule.feed",
+}
+# Reachable while a temporary password still has to be changed.
+PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "static", "health.healthz"}
+# Requests that must not keep a session alive (htmx polls such as the unread badge).
+BACKGROUND_ENDPOINTS = {"messages.unread_count"}
+
+
+@login_manager.user_loader
+def load_user(session_id: str):
+    user_id, _, stamp = (session_id or "").partition(":")
+    if not user_id.isdigit() or g.get("agency") is None:
+        return None
+    user = db.session.scalar(select(User).where(User.id == int(user_id), User.agency_id == g.agency.id))
+    if user is None or user.session_stamp != stamp or not user.is_active or user.is_locked:
+        return None
+    return user
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    login_url = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+    if request.headers.get("HX-Request"):
+        response = current_app.response_class("", status=401)
+        response.headers["HX-Redirect"] = login_url
+        return response
+    return redirect(login_url)
+
+
+def start_session(user: User) -> None:
+    """Sign in afresh: a new session, so nothing from before the sign-in carries over."""
+    session.clear()
+    session.permanent = True
+    login_user(user)
+    now = utcnow().timestamp()
+    session["signed_in_at"] = now
+    session["seen_at"] = now
+
+
+def end_session(reason: str | None = None) -> None:
+    logout_user()
+    session.clear()
+    if reason:
+        flash(reason, "info")
+
+
+def enforce_session():
+    """before_request: apply the session rules, then require sign-in where the endpoint is not public."""
+    endpoint = request.endpoint or ""
+    if current_user.is_authenticated:
+        now = utcnow().timestamp()
+        idle_limit = g.agency.session_idle_minutes * 60
+        if now - session.get("signed_in_at", 0) > current_app.config["PERMANENT_SESSION_LIFETIME"]:
+            end_session("Your session ended after 12 hours. Please sign in again.")
+        elif now - session.get("seen_at", 0) > idle_limit:
+            end_session("You were signed out after a period of inactivity.")
+        elif endpoint not in BACKGROUND_ENDPOINTS:
+            session["seen_at"] = now
+    if current_user.is_authenticated:
+        if current_user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            return _redirect(url_for("auth.change_password"))
+        return None
+    if endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        return None
+    return login_manager.unauthorized()
+
+
+def _redirect(location: str):
+    if is_partial_request():
+        response = current_app.response_class("", status=200)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location)

@@ -1,0 +1,26 @@
+"""Admin home: the office's overview of its agency."""
+
+from flask import g
+from sqlalchemy import func, select
+
+from app.blueprints.admin import bp
+from app.extensions import db
+from app.models import Client, ScheduleRequest, User
+from app.models.visit import REQUEST_OPEN
+from app.web.htmx import render_page
+
+
+@bp.route("/")
+def index():
+    counts = {
+        "clients": db.session.scalar(select(func.count(Client.id)).where(Client.agency_id == g.agency.id)),
+        "portal_users": db.session.scalar(
+            select(func.count(User.id)).where(User.agency_id == g.agency.id, User.role == "portal")
+        ),
+        "open_requests": db.session.scalar(
+            select(func.count(ScheduleRequest.id)).where(
+                ScheduleRequest.agency_id == g.agency.id, ScheduleRequest.status == REQUEST_OPEN
+            )
+        ),
+    }
+    return render_page("admin/index.html", counts=counts)

@@ -1,0 +1,81 @@
+"""Sign-in and password forms. Password rules live in app.auth.passwords, not here."""
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+
+from app.auth.passwords import MAX_LENGTH, password_problems
+
+SECURITY_QUESTIONS = [
+    ("", "Choose a question"),
+    ("What was the name of your first school?", "What was the name of your first school?"),
+    ("What street did you grow up on?", "What street did you grow up on?"),
+    ("What was the name of your first pet?", "What was the name of your first pet?"),
+    ("In what town did your parents meet?", "In what town did your parents meet?"),
+]
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Login name", validators=[DataRequired("Enter your login name."), Length(max=80)])
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH * 4)]
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    """Choose a password; the view passes the login name and agency name for the checks."""
+
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired("Choose a password.")],
+        description="At least 15 characters. Three or four everyday words are easy to remember.",
+    )
+    confirm_password = PasswordField(
+        "Type it again",
+        validators=[
+            DataRequired("Type the password again."),
+            EqualTo("new_password", "The two passwords differ."),
+        ],
+    )
+    security_question = SelectField("Security question", choices=SECURITY_QUESTIONS, validators=[Optional()])
+    security_answer = StringField("Answer", validators=[Optional(), Length(max=200)])
+
+    def __init__(self, *args, username="", agency_name="", ask_question=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._username = username
+        self._agency_name = agency_name
+        self.ask_question = ask_question
+        if not ask_question:
+            del self.security_question
+            del self.security_answer
+
+    def validate_new_password(self, field):
+        problems = password_problems(field.data, username=self._username, agency_name=self._agency_name)
+        if problems:
+            raise ValidationError(problems[0])
+
+    def validate_security_answer(self, field):
+        if not self.security_question.data:
+            raise ValidationError("Choose a security question.")
+        if len((field.data or "").strip()) < 3:
+            raise ValidationError("Give an answer of at least 3 characters.")
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Show the current password first.
+        self._fields.move_to_end("current_password", last=False)
+
+
+class ForgotForm(FlaskForm):
+    username = StringField("Login name", validators=[DataRequired("Enter your login name."), Length(max=80)])
+
+
+class SecurityAnswerForm(FlaskForm):
+    username = StringField("Login name", validators=[DataRequired(), Length(max=80)])
+    answer = StringField("Answer", validators=[DataRequired("Enter your answer."), Length(max=200)])

@@ -1,0 +1,120 @@
+"""Account operations behind the auth views. They change rows, audit, queue mail; never commit."""
+
+import unicodedata
+from datetime import timedelta
+
+from flask import current_app, g, url_for
+from sqlalchemy import func, select
+
+from app.auth.passwords import hash_secret, verify_secret
+from app.auth.tokens import make_token, spend_tokens
+from app.extensions import db
+from app.models import User, utcnow
+from app.models.user import new_stamp
+from app.services import audit
+from app.services.mail import queue_mail
+
+MAX_LOCK = timedelta(days=1)
+
+
+def find_user(username: str) -> User | None:
+    return db.session.scalar(
+        select(User).where(
+            User.agency_id == g.agency.id, func.lower(User.username) == (username or "").strip().lower()
+        )
+    )
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user when the name and password match an active, unlocked account; else None.
+
+    Failures are counted per account; after the threshold the account pauses with a doubling
+    back-off. The caller shows the same message for every failure.
+    """
+    user = find_user(username)
+    config = current_app.config
+    if user is None:
+        verify_secret(None, password)
+        audit.record("login.failed", agency_id=g.agency.id, username=(username or "")[:80], reason="unknown")
+        return None
+    now = utcnow()
+    if user.locked_until and user.locked_until > now:
+        verify_secret(None, password)
+        audit.record("login.failed", actor=user, reason="paused")
+        return None
+    if not verify_secret(user.password_hash, password) or not user.is_active or user.is_locked:
+        user.failed_logins += 1
+        audit.record("login.failed", actor=user, reason="password")
+        over = user.failed_logins - config["LOGIN_LOCK_THRESHOLD"]
+        if over >= 0:
+            pause = min(timedelta(seconds=config["LOGIN_LOCK_BASE_SECONDS"] * 2**over), MAX_LOCK)
+            user.locked_until = now + pause
+            audit.record("account.paused", actor=user, seconds=int(pause.total_seconds()))
+        return None
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    audit.record("login.success", actor=user)
+    return user
+
+
+def set_password(
+    user: User, password: str, *, question: str | None = None, answer: str | None = None, how: str
+) -> None:
+    """Store a new password the user chose; ends all their sessions and kills outstanding links."""
+    user.password_hash = hash_secret(password)
+    user.must_change_password = False
+    user.password_changed_at = utcnow()
+    user.session_stamp = new_stamp()
+    user.failed_logins = 0
+    user.locked_until = None
+    spend_tokens(user)
+    if question and answer:
+        user.security_question = question
+        user.security_answer_hash = hash_secret(normalise_answer(answer))
+        user.security_failed_attempts = 0
+        audit.record("security_question.set", actor=user)
+    audit.record("password.changed", actor=user, how=how)
+
+
+def normalise_answer(answer: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", answer).casefold().split())
+
+
+def send_reset_link(user: User) -> None:
+    """Queue the reset mail (1 h link). Caller gives the same answer whether or not this ran."""
+    if not user.email or not user.is_active:
+        return
+    token = make_token(user, "reset")
+    queue_mail(
+        user.email,
+        "password_reset",
+        agency=g.agency,
+        user=user,
+        link=url_for("auth.reset", token=token, _external=True),
+    )
+    audit.record("password.reset_requested", actor=user)
+
+
+def check_security_answer(user: User, answer: str) -> bool:
+    """Knowledge-based recovery, only where the agency allows it: limited, audited, office told."""
+    limit = current_app.config["SECURITY_ANSWER_MAX_ATTEMPTS"]
+    if user.security_failed_attempts >= limit or not user.security_answer_hash:
+        audit.record("security_question.refused", actor=user, reason="attempts exhausted")
+        return False
+    ok = verify_secret(user.security_answer_hash, normalise_answer(answer))
+    if ok:
+        user.security_failed_attempts = 0
+        audit.record("security_question.used", actor=user)
+    else:
+        user.security_failed_attempts += 1
+        audit.record("security_question.failed", actor=user, attempts=user.security_failed_attempts)
+    if g.agency.contact_email:
+        queue_mail(
+            g.agency.contact_email,
+            "security_question_used",
+            agency=g.agency,
+            user=user,
+            succeeded=ok,
+        )
+    return ok

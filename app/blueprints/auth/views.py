@@ -1,0 +1,203 @@
+"""Sign-in and password views. Thin: parse the form, call a service, render or redirect."""
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, g, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from app.auth.passwords import verify_secret
+from app.auth.sessions import end_session, start_session
+from app.auth.tokens import make_token, user_for_token
+from app.blueprints.auth import bp, services
+from app.blueprints.auth.forms import (
+    ChangePasswordForm,
+    ForgotForm,
+    LoginForm,
+    NewPasswordForm,
+    SecurityAnswerForm,
+)
+from app.extensions import limiter
+from app.models.user import new_stamp
+from app.services import audit
+from app.web.htmx import render_page
+
+WRONG_CREDENTIALS = (
+    "That login name and password do not match. After several wrong tries, sign-in pauses for a few minutes."
+)
+
+
+def _login_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("dashboard.index")
+
+
+def _keep_changes() -> None:
+    """Commit this request's changes even though the answer is an error (failure counters, audit)."""
+    g.keep_changes = True
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = services.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            start_session(user)
+            if user.must_change_password:
+                flash("Welcome. Please choose your own password before you continue.", "info")
+                return redirect(url_for("auth.change_password"), 303)
+            return redirect(_safe_next(request.args.get("next")), 303)
+        _keep_changes()
+        error = WRONG_CREDENTIALS
+    status = 422 if request.method == "POST" else 200
+    return render_page(
+        "auth/login.html", fragment="auth/_login_form.html", status=status, form=form, error=error
+    )
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if current_user.is_authenticated:
+        user = current_user._get_current_object()
+        user.session_stamp = new_stamp()  # ends this user's sessions everywhere
+        audit.record("logout", actor=user)
+    end_session("You have signed out.")
+    return redirect(url_for("auth.login"), 303)
+
+
+def _new_password_form(form_class, user):
+    ask = g.agency.security_questions_enabled and not user.security_answer_hash
+    return form_class(username=user.username, agency_name=g.agency.name, ask_question=ask)
+
+
+def _question_fields(form) -> dict:
+    if not form.ask_question:
+        return {}
+    return {"question": form.security_question.data, "answer": form.security_answer.data}
+
+
+@bp.route("/password/change", methods=["GET", "POST"])
+@login_required
+def change_password():
+    user = current_user._get_current_object()
+    form = _new_password_form(ChangePasswordForm, user)
+    if form.validate_on_submit():
+        if not verify_secret(user.password_hash, form.current_password.data):
+            form.current_password.errors.append("That is not your current password.")
+            audit.record("password.change_failed", actor=user)
+            _keep_changes()
+        else:
+            services.set_password(user, form.new_password.data, how="change", **_question_fields(form))
+            start_session(user)  # this session continues under the new stamp; the others end
+            flash("Your password has been changed.", "success")
+            return redirect(url_for("dashboard.index"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_page(
+        "auth/change_password.html",
+        fragment="auth/_password_form.html",
+        status=status,
+        form=form,
+        title="Choose your password" if user.must_change_password else "Change password",
+    )
+
+
+@bp.route("/welcome/<token>", methods=["GET", "POST"])
+def welcome(token):
+    user = user_for_token(token, "welcome", g.agency.id)
+    if user is None:
+        return render_page("auth/link_invalid.html", status=404)
+    form = _new_password_form(NewPasswordForm, user)
+    if form.validate_on_submit():
+        services.set_password(user, form.new_password.data, how="welcome link", **_question_fields(form))
+        audit.record("token.used", actor=user, purpose="welcome")
+        start_session(user)
+        flash("Welcome! Your password is set.", "success")
+        return redirect(url_for("dashboard.index"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_page(
+        "auth/choose_password.html",
+        fragment="auth/_password_form.html",
+        status=status,
+        form=form,
+        user=user,
+        title=f"Welcome, {user.first_name}",
+        intro=f"Your login name is {user.username}. Choose your password to finish.",
+    )
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        user = services.find_user(form.username.data)
+        if request.form.get("method") == "question" and g.agency.security_questions_enabled:
+            return redirect(url_for("auth.forgot_question", username=form.username.data), 303)
+        if user is not None:
+            services.send_reset_link(user)
+        flash(
+            "If that account has an e-mail address, we have sent a link to reset the password. "
+            "It works once, for one hour.",
+            "info",
+        )
+        return redirect(url_for("auth.login"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_page("auth/forgot.html", fragment="auth/_forgot_form.html", status=status, form=form)
+
+
+@bp.route("/password/forgot/question", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_question():
+    if not g.agency.security_questions_enabled:
+        return redirect(url_for("auth.forgot"))
+    username = request.values.get("username", "")
+    form = SecurityAnswerForm(username=username)
+    user = services.find_user(username)
+    question = user.security_question if user is not None and user.security_answer_hash else None
+    exhausted = (
+        user is not None
+        and user.security_failed_attempts >= current_app.config["SECURITY_ANSWER_MAX_ATTEMPTS"]
+    )
+    if question and not exhausted and form.validate_on_submit():
+        ok = services.check_security_answer(user, form.answer.data)
+        _keep_changes()
+        if ok:
+            return redirect(url_for("auth.reset", token=make_token(user, "reset")), 303)
+        form.answer.errors.append("That answer does not match.")
+    status = 422 if request.method == "POST" else 200
+    return render_page(
+        "auth/forgot_question.html", status=status, form=form, question=question, exhausted=exhausted
+    )
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset(token):
+    user = user_for_token(token, "reset", g.agency.id)
+    if user is None:
+        return render_page("auth/link_invalid.html", status=404)
+    form = _new_password_form(NewPasswordForm, user)
+    if form.validate_on_submit():
+        services.set_password(user, form.new_password.data, how="reset link", **_question_fields(form))
+        audit.record("token.used", actor=user, purpose="reset")
+        end_session()
+        flash("Your password has been reset. Please sign in with it.", "success")
+        return redirect(url_for("auth.login"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_page(
+        "auth/choose_password.html",
+        fragment="auth/_password_form.html",
+        status=status,
+        form=form,
+        user=user,
+        title="Choose a new password",
+        intro=f"Login name: {user.username}",
+    )

@@ -1,0 +1,47 @@
+"""My <agency>: the icon row and the sections this user may see, with real counts."""
+
+from flask import g
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.auth import policies
+from app.blueprints.dashboard import bp
+from app.extensions import db
+from app.models import CarePlan
+from app.services import portal_queries
+from app.web.htmx import render_page
+from app.web.portal import selected_client
+
+
+@bp.route("/")
+@bp.route("/dashboard")
+def index():
+    access = g.access
+    client = selected_client()
+    if client is None:
+        return render_page("dashboard/no_clients.html")
+    link = access.link(client.id)
+    allows = lambda section: policies.link_allows(link, section)  # noqa: E731
+    upcoming_count, upcoming = (
+        portal_queries.upcoming_visits([client.id]) if allows(policies.SCHEDULE) else (0, [])
+    )
+    outstanding, recent_invoices = portal_queries.invoices_summary(access, client.id)
+    care_plan = None
+    if allows(policies.CARE_PLAN):
+        care_plan = db.session.scalar(select(CarePlan).where(CarePlan.client_id == client.id))
+    return render_page(
+        "dashboard/index.html",
+        client=client,
+        link=link,
+        clients=access.clients(),
+        unread=portal_queries.unread_message_count(current_user, access.client_ids(policies.MESSAGES)),
+        pending_signatures=portal_queries.pending_signature_count(
+            [client.id] if allows(policies.SIGNATURES) else []
+        ),
+        upcoming_count=upcoming_count,
+        upcoming=upcoming,
+        outstanding=outstanding,
+        recent_invoices=recent_invoices,
+        care_plan=care_plan,
+        documents=portal_queries.document_counts(access, client.id),
+    )

@@ -1,0 +1,10 @@
+"""The signed-in portal user's own contact details, picture and settings."""
+
+from flask import Blueprint
+
+from app.web.portal import guard_portal
+
+bp = Blueprint("profile", __name__)
+bp.before_request(guard_portal)
+
+from app.blueprints.profile import views  # noqa: E402,F401

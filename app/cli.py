@@ -1,0 +1,54 @@
+"""Command-line tools: `flask seed-demo`, `flask outbox run`, `flask audit verify`."""
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Agency
+from app.web.tenancy import all_agencies
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--scale", type=click.Choice(["small", "large"]), default="small")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when an agency already exists.")
+    def seed_demo_command(scale, if_empty):
+        """Load the deterministic demo data (DESIGN.md "Demo data")."""
+        from app.services.demo import seed_demo
+
+        with all_agencies():
+            if db.session.scalar(select(func.count(Agency.id))):
+                if if_empty:
+                    click.echo("Database already has data; demo not loaded.")
+                    return
+                raise click.ClickException("The database is not empty; use a fresh database.")
+            seed_demo(scale)
+            db.session.commit()
+        click.echo(f"Demo data loaded ({scale}). Sign in as margaretjones / porchlight-demo.")
+
+    outbox = click.Group("outbox", help="The mail outbox.")
+    app.cli.add_command(outbox)
+
+    @outbox.command("run")
+    @click.option("--once", is_flag=True, help="Send what is due, then stop.")
+    @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
+    def outbox_run(once, interval):
+        """Send queued mail with retries and back-off."""
+        from app.services.mail import run_worker
+
+        with all_agencies():
+            run_worker(interval=interval, once=once)
+
+    audit_group = click.Group("audit", help="The audit log.")
+    app.cli.add_command(audit_group)
+
+    @audit_group.command("verify")
+    def audit_verify():
+        """Check the audit hash chain; exits 1 at the first broken event."""
+        from app.services.audit import verify_chain
+
+        broken = verify_chain()
+        if broken is not None:
+            raise click.ClickException(f"audit chain broken at event {broken}")
+        click.echo("audit chain intact")

@@ -1,0 +1,47 @@
+"""All models, imported here so Alembic and the app see one complete metadata."""
+
+from app.models.agency import Agency
+from app.models.audit import AuditEvent
+from app.models.base import TenantScoped, utcnow
+from app.models.caregiver import Caregiver, ClientCaregiver, Task
+from app.models.careplan import CarePlan, CarePlanTask
+from app.models.client import Client, ClientLink
+from app.models.document import Document, DocumentCategory
+from app.models.feed import CalendarFeedToken
+from app.models.invoice import Invoice, InvoiceLine, Payment
+from app.models.lead import ClientLead, LeadAttachment
+from app.models.message import Conversation, ConversationRead, Message
+from app.models.outbox import OutboxMail
+from app.models.user import User
+from app.models.visit import ScheduleRequest, Signature, Visit, VisitTask
+
+__all__ = [
+    "Agency",
+    "AuditEvent",
+    "CalendarFeedToken",
+    "CarePlan",
+    "CarePlanTask",
+    "Caregiver",
+    "Client",
+    "ClientCaregiver",
+    "ClientLead",
+    "ClientLink",
+    "Conversation",
+    "ConversationRead",
+    "Document",
+    "DocumentCategory",
+    "Invoice",
+    "InvoiceLine",
+    "LeadAttachment",
+    "Message",
+    "OutboxMail",
+    "Payment",
+    "ScheduleRequest",
+    "Signature",
+    "Task",
+    "TenantScoped",
+    "User",
+    "Visit",
+    "VisitTask",
+    "utcnow",
+]

@@ -1,0 +1,40 @@
+"""Agencies are the tenants: one deployment serves many, each found from the request host."""
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+
+PAYMENT_GATEWAYS = ("none", "manual", "stripe")
+
+
+class Agency(db.Model):
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str | None] = mapped_column(String(253), unique=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    time_zone: Mapped[str] = mapped_column(String(64), default="America/Chicago")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(Text)
+    logo: Mapped[bytes | None] = mapped_column(db.LargeBinary)
+    session_idle_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    security_questions_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    staff_two_factor_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    schedule_request_recipient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True, ondelete="SET NULL")
+    )
+    schedule_request_horizon_days: Mapped[int] = mapped_column(Integer, default=90)
+    message_template: Mapped[str | None] = mapped_column(Text)
+    payment_gateway: Mapped[str] = mapped_column(String(20), default="none")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Agency {self.slug}>"

@@ -1,0 +1,28 @@
+"""Append-only, hash-chained audit events: each row's hash covers the previous row's hash."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+
+
+class AuditEvent(db.Model):
+    # Not TenantScoped: sign-in failures for unknown names have an agency but no user, and the
+    # chain is global. Reads always filter on agency_id explicitly.
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(40))
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    client_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

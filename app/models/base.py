@@ -1,0 +1,40 @@
+"""Shared column helpers and the TenantScoped mixin the safety net keys on."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every engine (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given for a UTC column")
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class TenantScoped:
+    """Rows owned by one agency. Every SELECT of these gets `agency_id = g.agency.id` added."""
+
+    @declared_attr
+    def agency_id(cls) -> Mapped[int]:
+        return mapped_column(Integer, ForeignKey("agencies.id"), index=True)

@@ -1,0 +1,44 @@
+"""Caregivers (not portal users) and the agency's task list."""
+
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import TenantScoped
+
+
+class Caregiver(TenantScoped, db.Model):
+    __tablename__ = "caregivers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    photo: Mapped[bytes | None] = mapped_column(db.LargeBinary)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class ClientCaregiver(TenantScoped, db.Model):
+    """A caregiver the agency marked as preferred for a client (offered in schedule requests)."""
+
+    __tablename__ = "client_caregivers"
+    __table_args__ = (UniqueConstraint("client_id", "caregiver_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    caregiver_id: Mapped[int] = mapped_column(ForeignKey("caregivers.id", ondelete="CASCADE"))
+    is_preferred: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    caregiver = relationship("Caregiver")
+
+
+class Task(TenantScoped, db.Model):
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)

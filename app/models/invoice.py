@@ -1,0 +1,82 @@
+"""Invoices, their lines and payments. Money is integer cents throughout."""
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import TenantScoped, UTCDateTime, utcnow
+
+INVOICE_STATUSES = ("draft", "issued", "paid", "void")
+
+
+class Invoice(TenantScoped, db.Model):
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("agency_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(30))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    # Who the invoice is billed to: the client's own account or a payer's.
+    billed_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    total_cents: Mapped[int] = mapped_column(Integer, default=0)
+    paid_cents: Mapped[int] = mapped_column(Integer, default=0)
+    notes: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    client = relationship("Client")
+    billed_to = relationship("User")
+    lines = relationship(
+        "InvoiceLine", back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.id"
+    )
+    payments = relationship("Payment", back_populates="invoice", order_by="Payment.received_at")
+
+    @property
+    def balance_cents(self) -> int:
+        return self.total_cents - self.paid_cents
+
+    @property
+    def is_outstanding(self) -> bool:
+        return self.status == "issued" and self.balance_cents > 0
+
+
+class InvoiceLine(TenantScoped, db.Model):
+    """One billed item; for a visit it keeps scheduled, clocked and billed time side by side."""
+
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
+    description: Mapped[str] = mapped_column(String(300))
+    billed_minutes: Mapped[int | None] = mapped_column(Integer)
+    rate_cents: Mapped[int] = mapped_column(Integer, default=0)  # per hour, or per unit
+    amount_cents: Mapped[int] = mapped_column(Integer)
+
+    invoice = relationship("Invoice", back_populates="lines")
+    visit = relationship("Visit")
+
+
+class Payment(TenantScoped, db.Model):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(20))  # card | check | cash | transfer
+    reference: Mapped[str | None] = mapped_column(String(120))
+    # The gateway's event id: unique, so a webhook delivered twice records one payment.
+    gateway_event_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    invoice = relationship("Invoice", back_populates="payments")

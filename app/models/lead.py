@@ -1,0 +1,42 @@
+"""Client leads: enquiries the office follows up and may convert into clients."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import TenantScoped, UTCDateTime, utcnow
+
+
+class ClientLead(TenantScoped, db.Model):
+    __tablename__ = "client_leads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="new")  # new | contacted | converted | lost
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    converted_client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    assigned_to = relationship("User")
+    attachments = relationship("LeadAttachment", back_populates="lead", cascade="all, delete-orphan")
+
+
+class LeadAttachment(TenantScoped, db.Model):
+    __tablename__ = "lead_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("client_leads.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = deferred(mapped_column(db.LargeBinary))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lead = relationship("ClientLead", back_populates="attachments")

@@ -1,0 +1,53 @@
+"""Conversations between a client's portal users and the office, with per-user read state."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import TenantScoped, UTCDateTime, utcnow
+
+
+class Conversation(TenantScoped, db.Model):
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    started_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Set when a payer or client questions an invoice line.
+    invoice_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_lines.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client = relationship("Client")
+    started_by = relationship("User")
+    messages = relationship("Message", back_populates="conversation", order_by="Message.created_at")
+
+
+class Message(TenantScoped, db.Model):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    conversation = relationship("Conversation", back_populates="messages")
+    sender = relationship("User")
+
+
+class ConversationRead(TenantScoped, db.Model):
+    """How far one user has read one conversation; messages after this are unread."""
+
+    __tablename__ = "conversation_reads"
+    __table_args__ = (UniqueConstraint("conversation_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    last_read_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,94 @@
+"""People who sign in: agency staff and portal users (clients, representatives, payers).
+
+A portal user's relationship to each client lives on ClientLink, not here, because one person
+can be a payer for one client and an emergency contact for another.
+"""
+
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import TenantScoped, UTCDateTime, utcnow
+
+ROLE_STAFF = "staff"
+ROLE_PORTAL = "portal"
+
+
+def new_stamp() -> str:
+    return secrets.token_hex(16)
+
+
+class User(TenantScoped, UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("agency_id", "username"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))  # stored lower case
+    role: Mapped[str] = mapped_column(String(10), default=ROLE_PORTAL)
+    is_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    organisation_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(Text)
+    photo: Mapped[bytes | None] = mapped_column(db.LargeBinary)
+
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Rotates on sign-out-everywhere, password change and lock: ends every session at once.
+    session_stamp: Mapped[str] = mapped_column(String(32), default=new_stamp)
+    # Rotates whenever a one-time link is used or issued anew: kills older links.
+    token_nonce: Mapped[str] = mapped_column(String(32), default=new_stamp)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_locked: Mapped[bool] = mapped_column(Boolean, default=False)  # by staff
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    security_question: Mapped[str | None] = mapped_column(String(200))
+    security_answer_hash: Mapped[str | None] = mapped_column(String(255))
+    security_failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    large_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    high_contrast: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify_messages: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_visit_summary: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agency = relationship("Agency", foreign_keys="User.agency_id")
+    links = relationship("ClientLink", back_populates="user", foreign_keys="ClientLink.user_id")
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role == ROLE_STAFF
+
+    @property
+    def display_name(self) -> str:
+        return self.organisation_name or f"{self.first_name} {self.last_name}"
+
+    def get_id(self) -> str:
+        # The stamp rides in the session so rotating it revokes every session on the server.
+        return f"{self.id}:{self.session_stamp}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+def username_taken(agency_id: int, username: str) -> bool:
+    return (
+        db.session.scalar(
+            db.select(User.id).where(
+                User.agency_id == agency_id, func.lower(User.username) == username.lower()
+            )
+        )
+        is not None
+    )

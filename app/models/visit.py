@@ -1,0 +1,108 @@
+"""Visits, what was done on them, signatures, and schedule requests (which create no visit)."""
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import TenantScoped, UTCDateTime, utcnow
+
+VISIT_STATUSES = ("scheduled", "in_progress", "completed", "cancelled", "missed")
+TASK_PLANNED, TASK_DONE, TASK_REFUSED = "planned", "done", "refused"
+
+
+class Visit(TenantScoped, db.Model):
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_client_starts", "client_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    caregiver_id: Mapped[int | None] = mapped_column(ForeignKey("caregivers.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    clock_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clock_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    caregiver_note: Mapped[str | None] = mapped_column(Text)
+    summary_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    client = relationship("Client")
+    caregiver = relationship("Caregiver")
+    tasks = relationship(
+        "VisitTask", back_populates="visit", cascade="all, delete-orphan", order_by="VisitTask.id"
+    )
+    signatures = relationship("Signature", back_populates="visit", order_by="Signature.signed_at")
+
+
+class VisitTask(TenantScoped, db.Model):
+    __tablename__ = "visit_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    status: Mapped[str] = mapped_column(String(10), default=TASK_PLANNED)
+    refusal_reason: Mapped[str | None] = mapped_column(String(300))
+
+    visit = relationship("Visit", back_populates="tasks")
+    task = relationship("Task", lazy="joined")
+
+
+class Signature(TenantScoped, db.Model):
+    """A client-side signature of a completed visit; a later change to the visit voids it."""
+
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    signer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    method: Mapped[str] = mapped_column(String(10))  # drawn | typed
+    typed_name: Mapped[str | None] = mapped_column(String(200))
+    drawing_svg: Mapped[str | None] = mapped_column(Text)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    facts_hash: Mapped[str] = mapped_column(String(64))
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str | None] = mapped_column(String(200))
+
+    visit = relationship("Visit", back_populates="signatures")
+    signer = relationship("User")
+
+
+schedule_request_tasks = Table(
+    "schedule_request_tasks",
+    db.metadata,
+    Column("schedule_request_id", ForeignKey("schedule_requests.id", ondelete="CASCADE"), primary_key=True),
+    Column("task_id", ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+)
+
+REQUEST_OPEN, REQUEST_HANDLED, REQUEST_DECLINED = "open", "handled", "declined"
+
+
+class ScheduleRequest(TenantScoped, db.Model):
+    __tablename__ = "schedule_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    care_needed: Mapped[str] = mapped_column(Text)
+    preferred_caregiver_id: Mapped[int | None] = mapped_column(ForeignKey("caregivers.id"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=REQUEST_OPEN)
+    staff_note: Mapped[str | None] = mapped_column(Text)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client = relationship("Client")
+    requested_by = relationship("User", foreign_keys=[requested_by_id])
+    handled_by = relationship("User", foreign_keys=[handled_by_id])
+    preferred_caregiver = relationship("Caregiver")
+    tasks = relationship("Task", secondary=schedule_request_tasks)

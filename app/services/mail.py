@@ -1,0 +1,107 @@
+"""Mail goes through the outbox: `queue_mail` writes a row in the caller's transaction, and the
+worker (`flask outbox run`) sends due rows with Flask-Mail, a timeout and a verified TLS context,
+retrying with exponential back-off. A dead mail server delays mail; it never loses it.
+
+Mails never carry health information: they say something is waiting and link to the portal.
+"""
+
+import smtplib
+import ssl
+import time
+from datetime import timedelta
+
+from flask import current_app, render_template
+from flask_mail import Connection, Message
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import OutboxMail, utcnow
+from app.models.outbox import MAIL_FAILED, MAIL_PENDING, MAIL_SENT
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def queue_mail(to_address: str, template: str, *, agency=None, **context) -> OutboxMail:
+    """Render templates/email/<template>.txt (first line is the subject) into an outbox row."""
+    rendered = render_template(f"email/{template}.txt", agency=agency, **context)
+    subject, _, body = rendered.partition("\n")
+    row = OutboxMail(
+        agency_id=agency.id if agency is not None else None,
+        to_address=to_address,
+        subject=subject.removeprefix("Subject:").strip(),
+        body_text=body.strip() + "\n",
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+class _VerifiedConnection(Connection):
+    """Flask-Mail's connection with a socket timeout and a certificate-verifying TLS context."""
+
+    def configure_host(self):
+        timeout = current_app.config["MAIL_TIMEOUT_SECONDS"]
+        context = ssl.create_default_context()
+        if self.mail.use_ssl:
+            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout, context=context)
+        else:
+            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
+        if self.mail.use_tls:
+            host.starttls(context=context)
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=30 * 2 ** (attempts - 1)), MAX_BACKOFF)
+
+
+def send_due(limit: int = 50) -> tuple[int, int]:
+    """Send the outbox rows that are due. Returns (sent, failed this round). Commits per row."""
+    state = current_app.extensions["mail"]
+    now = utcnow()
+    rows = db.session.scalars(
+        select(OutboxMail)
+        .where(OutboxMail.status == MAIL_PENDING, OutboxMail.next_attempt_at <= now)
+        .order_by(OutboxMail.id)
+        .limit(limit)
+    ).all()
+    sent = failed = 0
+    for row in rows:
+        message = Message(
+            subject=row.subject,
+            recipients=[row.to_address],
+            body=row.body_text,
+            html=row.body_html,
+            sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        )
+        row.attempts += 1
+        try:
+            with _VerifiedConnection(state) as connection:
+                connection.send(message)
+        except (OSError, smtplib.SMTPException) as error:
+            failed += 1
+            row.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+                row.status = MAIL_FAILED
+                current_app.logger.error("mail %s gave up after %s attempts", row.id, row.attempts)
+            else:
+                row.next_attempt_at = utcnow() + _backoff(row.attempts)
+        else:
+            sent += 1
+            row.status = MAIL_SENT
+            row.sent_at = utcnow()
+            row.last_error = None
+        db.session.commit()
+    return sent, failed
+
+
+def run_worker(interval: float = 5.0, once: bool = False) -> None:
+    while True:
+        sent, failed = send_due()
+        if sent or failed:
+            current_app.logger.info("outbox: %s sent, %s failed", sent, failed)
+        if once:
+            return
+        time.sleep(interval)

@@ -1,0 +1,96 @@
+"""Portal read queries shared by the dashboard and the section pages.
+
+Each takes the client ids (or link) that app.auth.policies already allowed, so access is decided
+in one place and these only count and list. Each is one SQL statement whatever the data size.
+"""
+
+from sqlalchemy import and_, exists, func, or_, select
+
+from app.auth.policies import DOCUMENTS, INVOICES, PortalAccess, link_allows
+from app.extensions import db
+from app.models import (
+    Conversation,
+    ConversationRead,
+    Document,
+    DocumentCategory,
+    Invoice,
+    Message,
+    Signature,
+    Visit,
+    utcnow,
+)
+
+
+def unread_message_count(user, client_ids: list[int]) -> int:
+    if not client_ids:
+        return 0
+    read = (
+        select(ConversationRead.last_read_at)
+        .where(
+            ConversationRead.conversation_id == Message.conversation_id, ConversationRead.user_id == user.id
+        )
+        .scalar_subquery()
+    )
+    return db.session.scalar(
+        select(func.count(Message.id))
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Conversation.client_id.in_(client_ids),
+            Message.sender_id != user.id,
+            or_(read.is_(None), Message.created_at > read),
+        )
+    )
+
+
+def _awaiting_signature(client_ids: list[int]):
+    signed = exists().where(Signature.visit_id == Visit.id, Signature.voided_at.is_(None))
+    return and_(Visit.client_id.in_(client_ids), Visit.status == "completed", ~signed)
+
+
+def pending_signature_count(client_ids: list[int]) -> int:
+    if not client_ids:
+        return 0
+    return db.session.scalar(select(func.count(Visit.id)).where(_awaiting_signature(client_ids)))
+
+
+def upcoming_visits(client_ids: list[int], limit: int = 5) -> tuple[int, list[Visit]]:
+    """How many scheduled visits lie ahead, and the next few."""
+    if not client_ids:
+        return 0, []
+    criteria = and_(Visit.client_id.in_(client_ids), Visit.status == "scheduled", Visit.starts_at >= utcnow())
+    count = db.session.scalar(select(func.count(Visit.id)).where(criteria))
+    visits = db.session.scalars(select(Visit).where(criteria).order_by(Visit.starts_at).limit(limit)).all()
+    return count, visits
+
+
+def invoices_summary(access: PortalAccess, client_id: int, limit: int = 5) -> tuple[int, list[Invoice]]:
+    """Outstanding invoice count, and the most recent invoices this user may see for the client."""
+    link = access.link(client_id)
+    if link is None or not link_allows(link, INVOICES):
+        return 0, []
+    visible = and_(access.invoices_criterion(client_id), Invoice.status != "draft")
+    outstanding = db.session.scalar(
+        select(func.count(Invoice.id)).where(
+            visible, Invoice.status == "issued", Invoice.total_cents > Invoice.paid_cents
+        )
+    )
+    recent = db.session.scalars(
+        select(Invoice).where(visible).order_by(Invoice.issued_at.desc(), Invoice.id.desc()).limit(limit)
+    ).all()
+    return outstanding, recent
+
+
+def document_counts(access: PortalAccess, client_id: int) -> list[tuple[DocumentCategory, int]]:
+    """Categories with the number of documents this user may see in each."""
+    link = access.link(client_id)
+    if link is None or not link_allows(link, DOCUMENTS):
+        return []
+    hidden = [c.id for c in link.hidden_categories]
+    rows = db.session.execute(
+        select(DocumentCategory, func.count(Document.id))
+        .join(Document, and_(Document.category_id == DocumentCategory.id, Document.client_id == client_id))
+        .where(DocumentCategory.id.not_in(hidden))
+        .group_by(DocumentCategory.id)
+        .order_by(DocumentCategory.position, DocumentCategory.name)
+    ).all()
+    return [(category, count) for category, count in rows]

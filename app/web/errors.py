@@ -1,0 +1,43 @@
+"""Error pages: a fragment for htmx, a full page otherwise; never a stack trace."""
+
+from flask import current_app
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.extensions import db
+from app.web.htmx import render_page
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Please sign in to continue.",
+    403: "You are not allowed to do that.",
+    404: "We could not find that page.",
+    405: "That action is not allowed here.",
+    409: "Someone else changed this at the same time. Reload and try again.",
+    413: "That file is too large.",
+    422: "Please correct the errors and try again.",
+    429: "Too many attempts. Please wait a little and try again.",
+    500: "Something went wrong on our side. Please try again.",
+}
+
+
+def _render(error: HTTPException):
+    code = error.code or 500
+    message = MESSAGES.get(code, error.description)
+    if code == 400 and "CSRF" in (error.description or ""):
+        message = "Your form expired. Please go back, reload the page and try again."
+    response = render_page(
+        "errors/page.html", fragment="errors/_error.html", status=code, code=code, message=message
+    )
+    if code == 429 and getattr(error, "retry_after", None):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def register_error_handlers(app) -> None:
+    app.register_error_handler(HTTPException, _render)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error):
+        db.session.rollback()
+        current_app.logger.exception("unhandled error")
+        return _render(InternalServerError())

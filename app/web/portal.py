@@ -1,0 +1,53 @@
+"""The portal side of the request pipeline: who the signed-in portal user may see, and which client.
+
+Portal blueprints call `guard_portal` in before_request, so every route they add is closed to
+staff and loads the user's PortalAccess once. `selected_client(section)` is the one way a view
+gets "the client this page is about": a client outside the user's reach, or whose section is
+switched off for them, answers 404.
+"""
+
+from flask import abort, g, request, session
+from flask_login import current_user
+
+from app.auth.policies import PortalAccess
+
+
+def guard_portal():
+    if current_user.is_staff:
+        abort(404)
+    g.access = PortalAccess.for_user(current_user)
+
+
+def guard_section(section: str):
+    """before_request for a blueprint that is one section: no client allows it → 404."""
+    guard_portal()
+    if not g.access.any_allows(section):
+        abort(404)
+
+
+def selected_client(section: str | None = None, *, allow_all: bool = False):
+    """The client chosen by ?client=, else the one chosen earlier, else the first allowed.
+
+    Returns None only when `allow_all` and the user asked for all clients (a payer's calendar).
+    """
+    access = g.access
+    allowed = access.clients(section)
+    if not allowed:
+        abort(404)
+    requested = request.args.get("client")
+    if requested == "all" and allow_all:
+        return None
+    if requested is not None:
+        try:
+            client_id = int(requested)
+        except ValueError:
+            abort(404)
+        if not any(c.id == client_id for c in allowed):
+            abort(404)
+        session["client_id"] = client_id
+    else:
+        client_id = session.get("client_id")
+    for client in allowed:
+        if client.id == client_id:
+            return client
+    return allowed[0]

@@ -1,0 +1,99 @@
+"""Tenancy: the agency comes from the request host, and every tenant-owned SELECT is scoped to it.
+
+Two locks. Views look objects up with `get_scoped_or_404`, which filters on id *and* agency.
+Underneath, a `do_orm_execute` listener adds `agency_id = <current agency>` to every SELECT that
+touches a TenantScoped model, and refuses to run one when no agency is in scope (fail closed).
+Code that really works across agencies (CLI, the outbox worker) says so with `all_agencies()`.
+"""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask import abort, g, request
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, with_loader_criteria
+
+from app.extensions import db
+from app.models import Agency, TenantScoped
+
+ALL_AGENCIES = object()
+_scope: ContextVar = ContextVar("tenant_scope", default=None)
+
+
+class TenantScopeMissing(RuntimeError):
+    """A tenant-owned table was queried with no agency in scope."""
+
+
+@contextmanager
+def agency_scope(agency_or_all):
+    """Run the block scoped to one agency (or ALL_AGENCIES)."""
+    value = agency_or_all if agency_or_all is ALL_AGENCIES else agency_or_all.id
+    token = _scope.set(value)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def all_agencies():
+    return agency_scope(ALL_AGENCIES)
+
+
+def current_scope():
+    return _scope.get()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_tenant_selects(state):
+    if not state.is_select or state.execution_options.get("skip_tenant_scope"):
+        return
+    if not any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
+        return
+    scope = _scope.get()
+    if scope is ALL_AGENCIES:
+        return
+    if scope is None:
+        raise TenantScopeMissing("query on a tenant-owned table with no agency in scope")
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.agency_id == scope, include_aliases=True)
+    )
+
+
+def host_name() -> str:
+    return (request.host or "").rsplit(":", 1)[0].lower().strip("[]")
+
+
+def resolve_agency() -> Agency | None:
+    """The agency for this host, else the default agency of a single-agency install."""
+    host = host_name()
+    agency = db.session.scalar(select(Agency).where(Agency.host == host))
+    if agency is None:
+        agency = db.session.scalar(select(Agency).where(Agency.is_default.is_(True)))
+    return agency
+
+
+def enter_request_scope() -> None:
+    g.agency = resolve_agency()
+    if g.agency is None:
+        abort(404)
+    g.tenant_token = _scope.set(g.agency.id)
+
+
+def leave_request_scope(_exc=None) -> None:
+    token = g.pop("tenant_token", None)
+    if token is not None:
+        _scope.reset(token)
+
+
+def get_scoped_or_404(model, object_id, *criteria):
+    """Load one tenant-owned object by id *and* agency (and any extra criteria), else 404."""
+    try:
+        object_id = int(object_id)
+    except (TypeError, ValueError):
+        abort(404)
+    obj = db.session.scalar(
+        select(model).where(model.id == object_id, model.agency_id == g.agency.id, *criteria)
+    )
+    if obj is None:
+        abort(404)
+    return obj

@@ -1,0 +1,94 @@
+"""Configuration classes read from the environment.
+
+Production refuses to start without SECRET_KEY; no secret has a fallback value.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'porchlight.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_DURATION = 0
+    WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token
+    PERMANENT_SESSION_LIFETIME = 12 * 3600  # absolute session lifetime, seconds
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "20 per minute")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Porchlight <no-reply@localhost>")
+    MAIL_TIMEOUT_SECONDS = float(os.environ.get("MAIL_TIMEOUT_SECONDS", "10"))
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
+
+    # argon2id: RFC 9106 second recommended option (64 MiB, t=3).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 64 * 1024
+    ARGON2_PARALLELISM = 4
+
+    LOGIN_LOCK_THRESHOLD = 5  # failed passwords before the account is locked for a while
+    LOGIN_LOCK_BASE_SECONDS = 60  # doubles with each further failure, capped at one day
+    SECURITY_ANSWER_MAX_ATTEMPTS = 3
+
+    DEFAULT_AGENCY_SLUG = os.environ.get("DEFAULT_AGENCY_SLUG", "sunrise")
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_SUPPORTED_LOCALES = ("en", "es")
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-" + "x" * 32
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SESSION_COOKIE_SECURE = False
+    SERVER_NAME = None
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_SUPPRESS_SEND = False
+    MAIL_TIMEOUT_SECONDS = 5
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8
+    ARGON2_PARALLELISM = 1
+
+
+class ProductionConfig(Config):
+    @classmethod
+    def check(cls) -> None:
+        if not cls.SECRET_KEY:
+            raise RuntimeError("SECRET_KEY must be set in production")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

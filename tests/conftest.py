@@ -1,0 +1,234 @@
+"""Test fixtures: one app per session, an emptied database per test, two agencies in every test.
+
+Tests never hold an application context while they make requests (Flask would share `g` and the
+session between the test and the request); factories open a short context, commit, and hand back
+detached objects whose columns are loaded.
+"""
+
+import os
+import re
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import select, text
+
+from app import create_app
+from app.auth.passwords import hash_secret
+from app.extensions import db, limiter
+from app.models import (
+    Agency,
+    Caregiver,
+    Client,
+    ClientLink,
+    Invoice,
+    Task,
+    User,
+    Visit,
+    utcnow,
+)
+from app.web.tenancy import all_agencies
+
+PASSWORD = "correct horse battery staple"
+HOST_A = "alpha.localhost"
+HOST_B = "beta.localhost"
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+def _empty_tables():
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        db.session.execute(text("PRAGMA foreign_keys=OFF"))
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _clean(app):
+    yield
+    with app.app_context():
+        _empty_tables()
+    limiter.reset()
+
+
+@contextmanager
+def in_app(app):
+    """A short application context that may read every agency (test assertions, factories)."""
+    with app.app_context(), all_agencies():
+        yield db.session
+
+
+class Factory:
+    """Builds committed rows and returns them detached with their columns loaded."""
+
+    _password_hash = None
+
+    def __init__(self, app):
+        self.app = app
+
+    def save(self, *objects):
+        with in_app(self.app) as session:
+            session.add_all(objects)
+            session.commit()
+            for obj in objects:
+                session.refresh(obj)
+            session.expunge_all()
+        return objects[0] if len(objects) == 1 else objects
+
+    def password_hash(self):
+        if Factory._password_hash is None:
+            with self.app.app_context():
+                Factory._password_hash = hash_secret(PASSWORD)
+        return Factory._password_hash
+
+    def agency(self, slug="alpha", host=HOST_A, **kw):
+        kw.setdefault("name", f"{slug.title()} Home Care")
+        kw.setdefault("contact_email", f"office@{slug}.localhost")
+        return self.save(Agency(slug=slug, host=host, **kw))
+
+    def user(self, agency, username, role="portal", password=True, **kw):
+        first, _, last = kw.pop("name", f"{username.title()} Test").partition(" ")
+        kw.setdefault("email", f"{username}@example.com")
+        return self.save(
+            User(
+                agency_id=agency.id,
+                username=username,
+                role=role,
+                first_name=first,
+                last_name=last or "Test",
+                password_hash=self.password_hash() if password else None,
+                must_change_password=kw.pop("must_change_password", False),
+                **kw,
+            )
+        )
+
+    def client(self, agency, name="Margaret Jones", **kw):
+        first, _, last = name.partition(" ")
+        return self.save(Client(agency_id=agency.id, first_name=first, last_name=last, **kw))
+
+    def link(self, user, client, kind="self", **flags):
+        return self.save(
+            ClientLink(
+                agency_id=client.agency_id,
+                user_id=user.id,
+                client_id=client.id,
+                relationship_kind=kind,
+                **flags,
+            )
+        )
+
+    def caregiver(self, agency, name="Ana Torres", **kw):
+        first, _, last = name.partition(" ")
+        return self.save(Caregiver(agency_id=agency.id, first_name=first, last_name=last, **kw))
+
+    def task(self, agency, name="Bathing"):
+        return self.save(Task(agency_id=agency.id, name=name))
+
+    def visit(self, client, starts_at, hours=2, **kw):
+        from datetime import timedelta
+
+        return self.save(
+            Visit(
+                agency_id=client.agency_id,
+                client_id=client.id,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=hours),
+                **kw,
+            )
+        )
+
+    def invoice(self, client, number, total_cents=10000, billed_to=None, status="issued", **kw):
+        from datetime import date
+
+        kw.setdefault("issued_at", utcnow())
+        return self.save(
+            Invoice(
+                agency_id=client.agency_id,
+                client_id=client.id,
+                number=number,
+                total_cents=total_cents,
+                billed_to_id=billed_to.id if billed_to else None,
+                status=status,
+                period_start=kw.pop("period_start", date(2026, 11, 1)),
+                period_end=kw.pop("period_end", date(2026, 11, 14)),
+                **kw,
+            )
+        )
+
+
+@pytest.fixture
+def make(app):
+    return Factory(app)
+
+
+@pytest.fixture
+def world(make):
+    """Two agencies, each with staff and a client; agency A also has a family around its client."""
+    a = make.agency("alpha", HOST_A, is_default=True)
+    b = make.agency("beta", HOST_B)
+    w = type("World", (), {})()
+    w.a, w.b = a, b
+    w.staff_a = make.user(a, "admin", role="staff", is_owner=True, name="Sam Rivera")
+    w.staff_b = make.user(b, "admin", role="staff", is_owner=True, name="Bea Staff")
+    w.client_a = make.client(a, "Margaret Jones")
+    w.client_a2 = make.client(a, "Harold Smith")
+    w.client_b = make.client(b, "Alice Brown")
+    w.margaret = make.user(a, "margaretjones", name="Margaret Jones")
+    w.harold = make.user(a, "haroldsmith", name="Harold Smith")
+    w.susan = make.user(a, "susanjones", name="Susan Jones")
+    w.robert = make.user(a, "robertjones", name="Robert Jones")
+    w.paul = make.user(a, "paulsmith", name="Paul Smith")
+    w.alice = make.user(b, "alicebrown", name="Alice Brown")
+    make.link(w.margaret, w.client_a, "self")
+    make.link(w.harold, w.client_a2, "self")
+    make.link(w.susan, w.client_a, "emergency_contact", may_view_invoices=True)
+    make.link(w.robert, w.client_a, "payer")
+    make.link(w.robert, w.client_a2, "payer")
+    make.link(w.paul, w.client_a2, "legal_representative", may_view_care_plan=True)
+    make.link(w.alice, w.client_b, "self")
+    return w
+
+
+def csrf_token(client, path="/login", host=HOST_A) -> str:
+    html = client.get(path, headers={"Host": host}).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def login(client, username, password=PASSWORD, host=HOST_A, follow=False):
+    token = csrf_token(client, "/login", host)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        headers={"Host": host},
+        follow_redirects=follow,
+    )
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def get_one(app, model, **filters):
+    with in_app(app) as session:
+        obj = session.scalar(select(model).filter_by(**filters))
+        if obj is not None:
+            session.expunge(obj)
+        return obj
