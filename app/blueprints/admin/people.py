@@ -1,0 +1,124 @@
+"""Office: people with portal or staff accounts, and what each may do with their account."""
+
+from flask import flash, g, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.blueprints.admin import bp, services
+from app.blueprints.admin.forms import PersonForm, TemporaryPasswordForm
+from app.extensions import db
+from app.models import Client, ClientLink, User
+from app.models.client import REL_EMERGENCY, REL_LEGAL, RELATIONSHIP_LABELS
+from app.web.htmx import render_page
+from app.web.tenancy import get_scoped_or_404
+
+
+@bp.route("/people")
+def people():
+    users = db.session.scalars(
+        select(User)
+        .where(User.agency_id == g.agency.id)
+        .options(selectinload(User.links).selectinload(ClientLink.client))
+        .order_by(User.role.desc(), User.last_name, User.first_name)
+    ).all()
+    return render_page("admin/people.html", users=users, labels=RELATIONSHIP_LABELS)
+
+
+def _client_choices():
+    clients = db.session.scalars(
+        select(Client)
+        .where(Client.agency_id == g.agency.id, Client.is_active.is_(True))
+        .order_by(Client.last_name)
+    ).all()
+    return [("", "—")] + [(str(c.id), c.display_name) for c in clients]
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+def new_person():
+    form = PersonForm()
+    form.client_id.choices = _client_choices()
+    if form.validate_on_submit():
+        temporary = form.temporary_password.data if form.access.data == "temporary" else None
+        user = services.create_person(
+            first_name=form.first_name.data,
+            last_name=form.last_name.data,
+            email=form.email.data,
+            phone=form.phone.data,
+            role=form.role.data,
+            temporary_password=temporary,
+        )
+        if user.role == "portal":
+            client = get_scoped_or_404(Client, form.client_id.data)
+            services.link_to_client(
+                user,
+                client,
+                form.relationship.data,
+                may_view_care_plan=form.relationship.data == REL_LEGAL and form.may_view_care_plan.data,
+                may_view_invoices=form.relationship.data == REL_EMERGENCY and form.may_view_invoices.data,
+            )
+        if temporary is None:
+            services.send_credentials(user)
+            flash(
+                f"Account {user.username} created; credentials are on their way to {user.email}.", "success"
+            )
+        else:
+            flash(f"Account {user.username} created with the temporary password you set.", "success")
+        return redirect(url_for("admin.person", user_id=user.id), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_page("admin/person_new.html", status=status, form=form)
+
+
+@bp.route("/people/<int:user_id>")
+def person(user_id):
+    user = get_scoped_or_404(User, user_id)
+    return render_page(
+        "admin/person.html", user=user, labels=RELATIONSHIP_LABELS, password_form=TemporaryPasswordForm()
+    )
+
+
+def _done(user, message, status=303):
+    flash(message, "success")
+    return redirect(url_for("admin.person", user_id=user.id), status)
+
+
+@bp.route("/people/<int:user_id>/credentials", methods=["POST"])
+def send_credentials(user_id):
+    user = get_scoped_or_404(User, user_id)
+    if not user.email:
+        flash("This person has no e-mail address. Set a temporary password instead.", "error")
+        return redirect(url_for("admin.person", user_id=user.id), 303)
+    services.send_credentials(user)
+    return _done(user, f"Credentials sent to {user.email}.")
+
+
+@bp.route("/people/<int:user_id>/reset-email", methods=["POST"])
+def send_reset_email(user_id):
+    user = get_scoped_or_404(User, user_id)
+    if not user.email:
+        flash("This person has no e-mail address. Set a temporary password instead.", "error")
+        return redirect(url_for("admin.person", user_id=user.id), 303)
+    services.send_reset_email(user)
+    return _done(user, f"A reset link was sent to {user.email}.")
+
+
+@bp.route("/people/<int:user_id>/temporary-password", methods=["POST"])
+def temporary_password(user_id):
+    user = get_scoped_or_404(User, user_id)
+    form = TemporaryPasswordForm()
+    if not form.validate_on_submit():
+        return render_page(
+            "admin/person.html", status=422, user=user, labels=RELATIONSHIP_LABELS, password_form=form
+        )
+    services.set_temporary_password(user, form.temporary_password.data)
+    return _done(user, "Temporary password set. They must choose their own at the next sign-in.")
+
+
+@bp.route("/people/<int:user_id>/lock", methods=["POST"])
+def lock(user_id):
+    user = get_scoped_or_404(User, user_id)
+    if user.id == current_user.id:
+        flash("You cannot lock your own account.", "error")
+        return redirect(url_for("admin.person", user_id=user.id), 303)
+    services.set_locked(user, request.form.get("locked") == "1")
+    return _done(user, "Account locked; every session ended." if user.is_locked else "Account unlocked.")
