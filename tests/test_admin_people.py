@@ -43,7 +43,9 @@ def test_create_person_sends_one_time_welcome_link(app, client, world):
     assert "susanjones2" in mail.body_text
     token = re.search(r"/welcome/(\S+)", mail.body_text).group(1)
 
-    client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/", HOST_A)}, headers={"Host": HOST_A})
+    client.post(
+        "/logout", data={"csrf_token": csrf_token(client, "/admin/", HOST_A)}, headers={"Host": HOST_A}
+    )
     newcomer = app.test_client()
     form = newcomer.get(f"/welcome/{token}", headers={"Host": HOST_A})
     assert "Choose your password" in form.get_data(as_text=True) or "Welcome" in form.get_data(as_text=True)
@@ -113,7 +115,9 @@ def test_reset_email_from_admin(app, client, world):
 def test_other_agency_people_answer_404(client, world):
     login(client, "admin", host=HOST_B)
     assert client.get(f"/admin/people/{world.margaret.id}", headers={"Host": HOST_B}).status_code == 404
-    response = _post(client, f"/admin/people/{world.margaret.id}/lock", {"locked": "1"}, host=HOST_B, follow=False)
+    response = _post(
+        client, f"/admin/people/{world.margaret.id}/lock", {"locked": "1"}, host=HOST_B, follow=False
+    )
     assert response.status_code == 404
 
 
