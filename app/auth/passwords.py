@@ -15,6 +15,7 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MIN_LENGTH = 15
 MAX_LENGTH = 128
+ZXCVBN_MAX = 72
 _COMMON = frozenset(FREQUENCY_LISTS["passwords"])
 
 
@@ -68,7 +69,8 @@ def password_problems(password: str, *, username: str = "", agency_name: str = "
             return [f"Do not use {label} in your password."]
     if len(set(compact)) <= 3:
         return ["Avoid repeating the same few characters."]
-    result = zxcvbn(password[:100], user_inputs=[username or "", agency_name or ""])
+    # zxcvbn refuses more than 72 characters; a strong start makes the whole strong enough.
+    result = zxcvbn(password[:ZXCVBN_MAX], user_inputs=[username or "", agency_name or ""])
     if result["score"] < 3:
         return ["That password is too easy to guess (a pattern or a common phrase). Choose another."]
     return []

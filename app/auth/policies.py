@@ -66,12 +66,17 @@ def link_sees_category(link: ClientLink, category_id: int) -> bool:
 
 
 def invoice_criterion(link: ClientLink):
-    """SQL criterion for the invoices this link may see: payers see only what is billed to them."""
+    """SQL criterion for the invoices this link may see: payers see only what is billed to them.
+
+    The SQL twin of `invoice_visible`: drafts stay hidden here too, so a list never shows an
+    invoice its detail page would refuse.
+    """
     if not link_allows(link, INVOICES):
         return false()
+    issued = and_(Invoice.client_id == link.client_id, Invoice.status != "draft")
     if link.relationship_kind == REL_PAYER:
-        return and_(Invoice.client_id == link.client_id, Invoice.billed_to_id == link.user_id)
-    return and_(Invoice.client_id == link.client_id, Invoice.billed_to_id.is_(None))
+        return and_(issued, Invoice.billed_to_id == link.user_id)
+    return and_(issued, Invoice.billed_to_id.is_(None))
 
 
 def invoice_visible(link: ClientLink, invoice: Invoice) -> bool:

@@ -45,7 +45,7 @@ def load_user(session_id: str):
 
 @login_manager.unauthorized_handler
 def unauthorized():
-    login_url = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+    login_url = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
     if request.headers.get("HX-Request"):
         response = current_app.response_class("", status=401)
         response.headers["HX-Redirect"] = login_url

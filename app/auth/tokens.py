@@ -35,7 +35,7 @@ def user_for_token(token: str, purpose: str, agency_id: int) -> User | None:
     if not isinstance(data, dict) or data.get("a") != agency_id:
         return None
     user = db.session.scalar(select(User).where(User.id == data.get("u"), User.agency_id == agency_id))
-    if user is None or not user.is_active or user.token_nonce != data.get("n"):
+    if user is None or not user.is_active or user.is_locked or user.token_nonce != data.get("n"):
         return None
     return user
 

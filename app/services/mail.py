@@ -37,19 +37,25 @@ def queue_mail(to_address: str, template: str, *, agency=None, **context) -> Out
 
 
 class _VerifiedConnection(Connection):
-    """Flask-Mail's connection with a socket timeout and a certificate-verifying TLS context."""
+    """Flask-Mail's connection with a socket timeout and a certificate-verifying TLS context.
+
+    The server settings are read from app.config at send time: Flask-Mail copies them once in
+    init_app, so a later change of MAIL_SERVER or MAIL_PORT would otherwise be silently ignored.
+    """
 
     def configure_host(self):
-        timeout = current_app.config["MAIL_TIMEOUT_SECONDS"]
+        config = current_app.config
+        server, port = config["MAIL_SERVER"], config["MAIL_PORT"]
+        timeout = config["MAIL_TIMEOUT_SECONDS"]
         context = ssl.create_default_context()
-        if self.mail.use_ssl:
-            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout, context=context)
+        if config["MAIL_USE_SSL"]:
+            host = smtplib.SMTP_SSL(server, port, timeout=timeout, context=context)
         else:
-            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
-        if self.mail.use_tls:
+            host = smtplib.SMTP(server, port, timeout=timeout)
+        if config["MAIL_USE_TLS"]:
             host.starttls(context=context)
-        if self.mail.username and self.mail.password:
-            host.login(self.mail.username, self.mail.password)
+        if config.get("MAIL_USERNAME") and config.get("MAIL_PASSWORD"):
+            host.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         return host
 
 

@@ -1,16 +1,23 @@
 """Fingerprinted static files: url_for('static') adds a content hash, which is cached for a year."""
 
 import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from flask import request
+from werkzeug.security import safe_join
 
 ONE_YEAR = 365 * 24 * 3600
 
 
 @lru_cache(maxsize=256)
-def _fingerprint(path: str) -> str | None:
+def _fingerprint(static_folder: str, filename: str) -> str | None:
+    # Only regular files inside the static folder: the name may come from a crafted URL, and
+    # opening "../../dev/zero" or a pipe would exhaust or hang the worker.
+    path = safe_join(static_folder, filename)
+    if path is None or not os.path.isfile(path):
+        return None
     try:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
     except OSError:
@@ -18,12 +25,12 @@ def _fingerprint(path: str) -> str | None:
 
 
 def init_assets(app) -> None:
-    static_folder = Path(app.static_folder)
+    static_folder = str(Path(app.static_folder))
 
     @app.url_defaults
     def _add_fingerprint(endpoint, values):
         if endpoint == "static" and "filename" in values and "v" not in values:
-            digest = _fingerprint(str(static_folder / values["filename"]))
+            digest = _fingerprint(static_folder, values["filename"])
             if digest:
                 values["v"] = digest
 
@@ -31,7 +38,8 @@ def init_assets(app) -> None:
 
     def max_age(filename):
         # Only a URL carrying the current fingerprint may be cached for a year.
-        if filename and request.args.get("v") == _fingerprint(str(static_folder / filename)):
+        version = request.args.get("v")
+        if filename and version and version == _fingerprint(static_folder, filename):
             return ONE_YEAR
         return original(filename)
 

@@ -26,8 +26,14 @@ def add_security_headers(response):
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.endpoint != "static" and current_user.is_authenticated:
+    if request.endpoint == "static":
+        return response
+    if current_user.is_authenticated:
         headers["Cache-Control"] = "private, no-store"
         response.vary.add("Cookie")
         response.vary.add("HX-Request")
+    elif "Cache-Control" not in headers:
+        # Anonymous pages still carry this browser's form token, and a one-time link's page shows
+        # a login name: no cache may keep them either.
+        headers["Cache-Control"] = "no-store"
     return response

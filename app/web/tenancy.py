@@ -8,10 +8,12 @@ Code that really works across agencies (CLI, the outbox worker) says so with `al
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
 
 from flask import abort, g, request
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 
 from app.extensions import db
 from app.models import Agency, TenantScoped
@@ -43,11 +45,25 @@ def current_scope():
     return _scope.get()
 
 
+@cache
+def _tenant_tables() -> frozenset:
+    return frozenset(
+        mapper.local_table for mapper in db.Model.registry.mappers if issubclass(mapper.class_, TenantScoped)
+    )
+
+
+def _touches_tenant_table(statement) -> bool:
+    # Every table in the statement, not only the selected entities (`state.all_mappers`): a
+    # `select(func.count()).select_from(Client)` or a join to a tenant table selects no entity.
+    tables = find_tables(statement, include_joins=True, include_aliases=True)
+    return not _tenant_tables().isdisjoint(tables)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_tenant_selects(state):
     if not state.is_select or state.execution_options.get("skip_tenant_scope"):
         return
-    if not any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
+    if not _touches_tenant_table(state.statement):
         return
     scope = _scope.get()
     if scope is ALL_AGENCIES:

@@ -142,6 +142,16 @@ def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_agency_id'), ['agency_id'], unique=False)
 
+    # agencies.schedule_request_recipient_id -> users.id closes a cycle (users.agency_id -> agencies),
+    # so the model marks it use_alter. create_table() leaves such a key out wherever the engine can
+    # ALTER TABLE (PostgreSQL) and expects it to be added once both tables exist; SQLite, which
+    # cannot add a constraint later, already got it inline above.
+    if op.get_context().dialect.supports_alter:
+        op.create_foreign_key(
+            op.f('fk_agencies_schedule_request_recipient_id_users'), 'agencies', 'users',
+            ['schedule_request_recipient_id'], ['id'], ondelete='SET NULL',
+        )
+
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('agency_id', sa.Integer(), nullable=True),
@@ -662,6 +672,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_audit_events_action'))
 
     op.drop_table('audit_events')
+    if op.get_context().dialect.supports_alter:
+        op.drop_constraint(
+            op.f('fk_agencies_schedule_request_recipient_id_users'), 'agencies', type_='foreignkey'
+        )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_agency_id'))
 

@@ -38,7 +38,8 @@ class NewPasswordForm(FlaskForm):
         ],
     )
     security_question = SelectField("Security question", choices=SECURITY_QUESTIONS, validators=[Optional()])
-    security_answer = StringField("Answer", validators=[Optional(), Length(max=200)])
+    # Both or neither: the question is optional, but a chosen one needs its answer.
+    security_answer = StringField("Answer", validators=[Length(max=200)])
 
     def __init__(self, *args, username="", agency_name="", ask_question=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,9 +56,12 @@ class NewPasswordForm(FlaskForm):
             raise ValidationError(problems[0])
 
     def validate_security_answer(self, field):
+        answer = (field.data or "").strip()
+        if not answer and not self.security_question.data:
+            return
         if not self.security_question.data:
             raise ValidationError("Choose a security question.")
-        if len((field.data or "").strip()) < 3:
+        if len(answer) < 3:
             raise ValidationError("Give an answer of at least 3 characters.")
 
 

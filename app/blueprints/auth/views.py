@@ -19,7 +19,7 @@ from app.blueprints.auth.forms import (
 from app.extensions import limiter
 from app.models.user import new_stamp
 from app.services import audit
-from app.web.htmx import render_page
+from app.web.htmx import is_partial_request, render_page
 
 WRONG_CREDENTIALS = (
     "That login name and password do not match. After several wrong tries, sign-in pauses for a few minutes."
@@ -31,9 +31,27 @@ def _login_limit() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    # Browsers read a backslash as "/" and drop tabs and newlines: "/\evil.example" leaves the site.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("dashboard.index")
+
+
+def _see_other(location: str):
+    """After a successful post: 303 for a plain form; for htmx a full-page HX-Redirect, because the
+    followed redirect would be swapped into the form (whose hx-select then finds nothing)."""
+    if is_partial_request():
+        response = current_app.response_class("", status=200)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location, 303)
 
 
 def _keep_changes() -> None:
@@ -54,8 +72,8 @@ def login():
             start_session(user)
             if user.must_change_password:
                 flash("Welcome. Please choose your own password before you continue.", "info")
-                return redirect(url_for("auth.change_password"), 303)
-            return redirect(_safe_next(request.args.get("next")), 303)
+                return _see_other(url_for("auth.change_password"))
+            return _see_other(_safe_next(request.args.get("next")))
         _keep_changes()
         error = WRONG_CREDENTIALS
     status = 422 if request.method == "POST" else 200
@@ -71,7 +89,7 @@ def logout():
         user.session_stamp = new_stamp()  # ends this user's sessions everywhere
         audit.record("logout", actor=user)
     end_session("You have signed out.")
-    return redirect(url_for("auth.login"), 303)
+    return _see_other(url_for("auth.login"))
 
 
 def _new_password_form(form_class, user):
@@ -95,11 +113,14 @@ def change_password():
             form.current_password.errors.append("That is not your current password.")
             audit.record("password.change_failed", actor=user)
             _keep_changes()
+        elif verify_secret(user.password_hash, form.new_password.data):
+            # A temporary password the office knows must not survive its own "change".
+            form.new_password.errors.append("Choose a password different from your current one.")
         else:
             services.set_password(user, form.new_password.data, how="change", **_question_fields(form))
             start_session(user)  # this session continues under the new stamp; the others end
             flash("Your password has been changed.", "success")
-            return redirect(url_for("dashboard.index"), 303)
+            return _see_other(url_for("dashboard.index"))
     status = 422 if request.method == "POST" else 200
     return render_page(
         "auth/change_password.html",
@@ -121,7 +142,7 @@ def welcome(token):
         audit.record("token.used", actor=user, purpose="welcome")
         start_session(user)
         flash("Welcome! Your password is set.", "success")
-        return redirect(url_for("dashboard.index"), 303)
+        return _see_other(url_for("dashboard.index"))
     status = 422 if request.method == "POST" else 200
     return render_page(
         "auth/choose_password.html",
@@ -141,7 +162,7 @@ def forgot():
     if form.validate_on_submit():
         user = services.find_user(form.username.data)
         if request.form.get("method") == "question" and g.agency.security_questions_enabled:
-            return redirect(url_for("auth.forgot_question", username=form.username.data), 303)
+            return _see_other(url_for("auth.forgot_question", username=form.username.data))
         if user is not None:
             services.send_reset_link(user)
         flash(
@@ -149,7 +170,7 @@ def forgot():
             "It works once, for one hour.",
             "info",
         )
-        return redirect(url_for("auth.login"), 303)
+        return _see_other(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200
     return render_page("auth/forgot.html", fragment="auth/_forgot_form.html", status=status, form=form)
 
@@ -171,7 +192,7 @@ def forgot_question():
         ok = services.check_security_answer(user, form.answer.data)
         _keep_changes()
         if ok:
-            return redirect(url_for("auth.reset", token=make_token(user, "reset")), 303)
+            return _see_other(url_for("auth.reset", token=make_token(user, "reset")))
         form.answer.errors.append("That answer does not match.")
     status = 422 if request.method == "POST" else 200
     return render_page(
@@ -190,7 +211,7 @@ def reset(token):
         audit.record("token.used", actor=user, purpose="reset")
         end_session()
         flash("Your password has been reset. Please sign in with it.", "success")
-        return redirect(url_for("auth.login"), 303)
+        return _see_other(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200
     return render_page(
         "auth/choose_password.html",

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.auth import policies
 from app.blueprints.dashboard import bp
+from app.blueprints.schedule.services import who_is_coming_today
 from app.extensions import db
 from app.models import CarePlan
 from app.services import portal_queries
@@ -25,6 +26,7 @@ def index():
     upcoming_count, upcoming = (
         portal_queries.upcoming_visits([client.id]) if allows(policies.SCHEDULE) else (0, [])
     )
+    today = who_is_coming_today(client) if allows(policies.SCHEDULE) else None
     outstanding, recent_invoices = portal_queries.invoices_summary(access, client.id)
     care_plan = None
     if allows(policies.CARE_PLAN):
@@ -40,6 +42,7 @@ def index():
         ),
         upcoming_count=upcoming_count,
         upcoming=upcoming,
+        today=today,
         outstanding=outstanding,
         recent_invoices=recent_invoices,
         care_plan=care_plan,

@@ -1,7 +1,16 @@
 """Profile views."""
 
+from flask import flash, g, make_response, redirect, request, url_for
+from flask_login import current_user
+
+from app.auth.policies import SCHEDULE
 from app.blueprints.profile import bp
-from app.web.htmx import render_page
+from app.blueprints.profile.forms import FeedForm, SettingsForm
+from app.services import audit, calendar_feed
+from app.web.htmx import is_partial_request, render_page
+
+SETTING_FIELDS = ("language", "large_text", "high_contrast", "notify_messages", "notify_visit_summary")
+DISPLAY_FIELDS = {"language", "large_text", "high_contrast"}
 
 
 @bp.route("/profile/contact")
@@ -14,6 +23,91 @@ def picture():
     return render_page("coming_later.html", heading="Profile picture")
 
 
-@bp.route("/profile/settings")
+def _settings_form(user, **kwargs) -> SettingsForm:
+    return SettingsForm(agency_zone=g.agency.time_zone, current_zone=user.time_zone, **kwargs)
+
+
+def _feed_context(user, new_url: str | None = None) -> dict:
+    return {
+        "feed_token": calendar_feed.active_token(user),
+        "feed_url": new_url,
+        "feed_form": FeedForm(formdata=None),
+        "feed_allowed": g.access.any_allows(SCHEDULE),
+    }
+
+
+def _settings_page(user, form, status=200, fragment=None, **feed):
+    return render_page(
+        "profile/settings.html",
+        fragment=fragment,
+        status=status,
+        form=form,
+        **(feed or _feed_context(user)),
+    )
+
+
+@bp.route("/profile/settings", methods=["GET", "POST"])
 def settings():
-    return render_page("coming_later.html", heading="Personal settings")
+    user = current_user._get_current_object()
+    if request.method == "GET":
+        form = _settings_form(user, formdata=None, obj=user)
+        form.time_zone.data = user.time_zone or ""
+        return _settings_page(user, form)
+    form = _settings_form(user)
+    if form.validate_on_submit():
+        changed = {}
+        for name in SETTING_FIELDS:
+            value = getattr(form, name).data
+            if getattr(user, name) != value:
+                changed[name] = value
+                setattr(user, name, value)
+        zone = form.time_zone.data or None
+        if user.time_zone != zone:
+            changed["time_zone"] = zone
+            user.time_zone = zone
+        if changed:
+            audit.record("profile.settings_changed", target=user, changed=sorted(changed))
+        if is_partial_request() and not changed.keys() & DISPLAY_FIELDS:
+            return render_page(
+                "profile/settings.html", fragment="profile/_settings_form.html", form=form, saved=True
+            )
+        flash("Your settings are saved.", "success")
+        if is_partial_request():
+            # Text size, contrast and language change the whole page: reload it.
+            response = make_response("", 200)
+            response.headers["HX-Refresh"] = "true"
+            return response
+        return redirect(url_for("profile.settings"), 303)
+    return _settings_page(user, form, status=422, fragment="profile/_settings_form.html")
+
+
+@bp.route("/profile/settings/calendar-feed", methods=["POST"])
+def feed_create():
+    """Create (or regenerate) the calendar feed. The new URL is shown in this answer, once: it is
+    never put in a redirect, the session cookie or a log, and only its hash is kept."""
+    user = current_user._get_current_object()
+    if not g.access.any_allows(SCHEDULE) or not FeedForm().validate_on_submit():
+        return redirect(url_for("profile.settings"), 303)
+    token = calendar_feed.issue_token(user)
+    url = url_for("schedule.feed", token=token, _external=True)
+    form = _settings_form(user, formdata=None, obj=user)
+    form.time_zone.data = user.time_zone or ""
+    return _settings_page(user, form, fragment="profile/_settings_feed.html", **_feed_context(user, url))
+
+
+@bp.route("/profile/settings/calendar-feed/revoke", methods=["POST"])
+def feed_revoke():
+    user = current_user._get_current_object()
+    if FeedForm().validate_on_submit() and calendar_feed.revoke_token(user):
+        message = "Your calendar feed is switched off. Calendars subscribed to it stop updating."
+    else:
+        message = "You have no calendar feed to switch off."
+    if is_partial_request():
+        return render_page(
+            "profile/settings.html",
+            fragment="profile/_settings_feed.html",
+            feed_message=message,
+            **_feed_context(user),
+        )
+    flash(message, "success")
+    return redirect(url_for("profile.settings"), 303)

@@ -1,0 +1,86 @@
+"""The office's schedule-request queue: `/admin/schedule-requests`, open requests first; staff mark
+one handled or declined with a note the requester reads in the portal.
+
+By-id lookups go through `get_scoped_or_404`, so another agency's request id answers 404.
+"""
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import Length, Optional
+
+from app.blueprints.admin import bp
+from app.models import ScheduleRequest
+from app.services import schedule_requests as service
+from app.web.htmx import is_partial_request, render_page
+from app.web.tenancy import get_scoped_or_404
+
+
+class DecisionForm(FlaskForm):
+    staff_note = TextAreaField(
+        "Note for the family",
+        validators=[
+            Optional(),
+            Length(max=service.STAFF_NOTE_MAX, message="Please keep the note under 2000 characters."),
+        ],
+    )
+
+    def check_decision(self, decision: str | None) -> bool:
+        """The pressed button decides; declining needs a reason the family can read."""
+        self.decision = decision
+        if decision not in service.DECISIONS:
+            self.staff_note.errors = [*self.staff_note.errors, "Choose Handled or Declined."]
+            return False
+        if decision == "declined" and not (self.staff_note.data or "").strip():
+            self.staff_note.errors = [
+                *self.staff_note.errors,
+                "Say why, so the family knows what to do next.",
+            ]
+            return False
+        return True
+
+
+def _context(**extra) -> dict:
+    return {
+        "zone": service.agency_zone(g.agency),
+        "status_labels": service.STATUS_LABELS,
+        **extra,
+    }
+
+
+@bp.route("/schedule-requests")
+def schedule_requests():
+    rows = service.office_queue(g.agency)
+    forms = {row.id: DecisionForm(formdata=None, staff_note=row.staff_note) for row in rows}
+    return render_page(
+        "admin/schedule_requests.html",
+        **_context(requests=rows, forms=forms, open_count=sum(r.status == "open" for r in rows)),
+    )
+
+
+@bp.route("/schedule-requests/<int:request_id>", methods=["POST"])
+def decide_schedule_request(request_id):
+    row = get_scoped_or_404(ScheduleRequest, request_id)
+    form = DecisionForm()
+    decision = request.form.get("decision")
+    if form.validate_on_submit() and form.check_decision(decision):
+        service.decide_request(row, current_user._get_current_object(), decision, form.staff_note.data)
+        label = service.STATUS_LABELS[decision].lower()
+        message = f"Request from {row.requested_by.display_name} for {row.client.first_name} marked {label}."
+        if is_partial_request():
+            return render_template(
+                "admin/_schedule_request_row.html", **_context(r=row, form=form, message=message)
+            )
+        flash(message, "success")
+        return redirect(url_for("admin.schedule_requests"), 303)
+    if is_partial_request():
+        return render_template("admin/_schedule_request_row.html", **_context(r=row, form=form)), 422
+    rows = service.office_queue(g.agency)
+    forms = {r.id: DecisionForm(formdata=None, staff_note=r.staff_note) for r in rows}
+    forms[row.id] = form
+    return render_page(
+        "admin/schedule_requests.html",
+        status=422,
+        **_context(requests=rows, forms=forms, open_count=sum(r.status == "open" for r in rows)),
+    )

@@ -1,0 +1,73 @@
+"""Personal settings: language, time zone, text size and contrast, e-mail notifications."""
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField
+from wtforms.validators import AnyOf, ValidationError
+
+LANGUAGES = [("en", "English"), ("es", "Español")]
+
+# A short list keeps the page light on an old phone; the agency's zone and the user's current one
+# are added when missing.
+COMMON_ZONES = [
+    ("America/New_York", "Eastern time (New York)"),
+    ("America/Chicago", "Central time (Chicago)"),
+    ("America/Denver", "Mountain time (Denver)"),
+    ("America/Phoenix", "Mountain time, no daylight saving (Phoenix)"),
+    ("America/Los_Angeles", "Pacific time (Los Angeles)"),
+    ("America/Anchorage", "Alaska time (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii time (Honolulu)"),
+    ("America/Puerto_Rico", "Atlantic time (Puerto Rico)"),
+    ("America/Mexico_City", "Mexico City"),
+    ("Europe/London", "London"),
+    ("Europe/Madrid", "Madrid"),
+    ("UTC", "Coordinated Universal Time (UTC)"),
+]
+
+
+def zone_choices(agency_zone: str, current: str | None) -> list[tuple[str, str]]:
+    choices = [("", f"The office's time zone ({agency_zone})")]
+    known = {value for value, _ in COMMON_ZONES}
+    for extra in (agency_zone, current):
+        if extra and extra not in known:
+            choices.append((extra, extra))
+            known.add(extra)
+    return choices + COMMON_ZONES
+
+
+class SettingsForm(FlaskForm):
+    language = SelectField(
+        "Language",
+        choices=LANGUAGES,
+        validate_choice=False,
+        validators=[AnyOf([code for code, _ in LANGUAGES], message="Choose English or Español.")],
+    )
+    time_zone = SelectField(
+        "Time zone",
+        validate_choice=False,
+        description="Visit times are shown in this time zone.",
+    )
+    large_text = BooleanField("Larger text")
+    high_contrast = BooleanField("High contrast")
+    notify_messages = BooleanField("E-mail me when the office sends a message")
+    notify_visit_summary = BooleanField("E-mail me when a visit summary is ready")
+
+    def __init__(self, *args, agency_zone: str, current_zone: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = zone_choices(agency_zone, current_zone)
+
+    def validate_time_zone(self, field):
+        value = field.data or ""
+        if value == "":
+            return
+        if value not in {v for v, _ in self.time_zone.choices}:
+            raise ValidationError("Choose a time zone from the list.")
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValidationError("Choose a time zone from the list.") from error
+
+
+class FeedForm(FlaskForm):
+    """Create, regenerate or revoke the calendar feed: a CSRF-checked button, no fields."""

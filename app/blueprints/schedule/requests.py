@@ -1,0 +1,84 @@
+"""Schedule requests from the portal: `/schedule/requests` (mine, with status) and
+`/schedule/requests/new` (a dialog with htmx, a full page without JavaScript — one view).
+
+The schedule blueprint's guard already requires the schedule section; `selected_client(
+SCHEDULE_REQUESTS)` narrows to the clients this user may make requests for, so a link with
+schedule requests switched off (or a payer, whose ceiling lacks it) gets 404.
+"""
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.auth.policies import SCHEDULE_REQUESTS
+from app.blueprints.schedule import bp
+from app.blueprints.schedule.forms import ScheduleRequestForm
+from app.services import schedule_requests as service
+from app.web.htmx import is_partial_request, render_page
+from app.web.portal import selected_client
+
+
+def _list_context() -> dict:
+    clients = g.access.clients(SCHEDULE_REQUESTS)
+    if not clients:
+        abort(404)
+    return {
+        "requests": service.requests_for_clients([c.id for c in clients]),
+        "several_clients": len(clients) > 1,
+        "zone": service.agency_zone(g.agency),
+        "status_labels": service.STATUS_LABELS,
+    }
+
+
+@bp.route("/schedule/requests", endpoint="requests")
+def request_list():
+    client = selected_client(SCHEDULE_REQUESTS)
+    return render_page(
+        "schedule/requests.html", fragment="schedule/_request_list.html", client=client, **_list_context()
+    )
+
+
+@bp.route("/schedule/requests/new", methods=["GET", "POST"])
+def new_request():
+    client = selected_client(SCHEDULE_REQUESTS)
+    agency = g.agency
+    form = ScheduleRequestForm(
+        caregivers=service.offered_caregivers(client),
+        tasks=service.active_tasks(agency),
+        today=service.agency_today(agency),
+        horizon_days=agency.schedule_request_horizon_days,
+    )
+    if form.validate_on_submit():
+        service.create_request(
+            agency,
+            client,
+            current_user._get_current_object(),
+            day=form.date.data,
+            start=form.start_time.data,
+            end=form.end_time.data,
+            care_needed=form.care_needed.data,
+            caregiver=form.caregiver,
+            task_ids=form.tasks.data or [],
+            notes=form.notes.data,
+        )
+        message = (
+            f"Your request for {client.first_name} was sent to the office. "
+            "It is not a booked visit yet: the office will get back to you."
+        )
+        if is_partial_request():
+            return render_template(
+                "schedule/_request_sent.html", message=message, client=client, oob=True, **_list_context()
+            )
+        flash(message, "success")
+        return redirect(url_for("schedule.requests", client=client.id), 303)
+    posted = request.method == "POST"
+    return render_page(
+        "schedule/request_new.html",
+        # A posted form swaps itself; a fresh one opens as a dialog.
+        fragment="schedule/_request_form.html" if posted else "schedule/_request_dialog.html",
+        status=422 if posted else 200,
+        form=form,
+        client=client,
+        clients=g.access.clients(SCHEDULE_REQUESTS),
+        zone_name=agency.time_zone,
+        in_dialog=is_partial_request(),
+    )

@@ -1,0 +1,381 @@
+"""The security envelope every answer carries, and the low-bandwidth promises.
+
+Strict CSP with no inline script, no framing, no sniffing; session cookies a script cannot read;
+private pages never stored by a cache; compressed pages; fingerprinted static files cached for a
+year; a health check for the load balancer.
+"""
+
+import gzip
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+
+from app.auth.tokens import make_token
+from app.models import User
+from tests.conftest import HOST_A, csrf_token, in_app, login
+
+STATIC = Path(__file__).resolve().parent.parent / "app" / "static"
+ONE_YEAR = 31536000
+BROWSER_ENCODINGS = "gzip, deflate, br, zstd"
+
+
+def get(client, path, host=HOST_A, **headers):
+    return client.get(path, headers={"Host": host, **headers})
+
+
+def csp_directives(response) -> dict[str, list[str]]:
+    policy = response.headers["Content-Security-Policy"]
+    directives = {}
+    for part in policy.split(";"):
+        name, *values = part.split()
+        directives[name] = values
+    return directives
+
+
+def vary(response) -> set[str]:
+    return {v.strip().lower() for v in response.headers.get("Vary", "").split(",") if v.strip()}
+
+
+def welcome_path(app, user_id):
+    with in_app(app) as session:
+        return f"/welcome/{make_token(session.get(User, user_id), 'welcome')}"
+
+
+@pytest.fixture
+def signed_in(client, world):
+    assert login(client, "margaretjones").status_code == 303
+    return client
+
+
+# --- Content-Security-Policy and friends ---------------------------------------------------------
+
+ANONYMOUS_PAGES = ["/login", "/password/forgot", "/no-such-page", "/healthz"]
+
+
+def assert_strict_csp(response):
+    directives = csp_directives(response)
+    script = directives.get("script-src", directives.get("default-src"))
+    assert script is not None
+    assert "'unsafe-inline'" not in script and "'unsafe-eval'" not in script
+    assert "*" not in script and "data:" not in script
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert directives["object-src"] == ["'none'"]
+    assert directives["base-uri"] == ["'none'"]
+    assert "'unsafe-inline'" not in directives.get("style-src", directives["default-src"])
+    assert directives["default-src"] == ["'self'"]
+
+
+@pytest.mark.parametrize("path", ANONYMOUS_PAGES)
+def test_anonymous_answers_carry_the_security_headers(client, world, path):
+    response = get(client, path)
+    assert_strict_csp(response)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] in {"same-origin", "no-referrer", "strict-origin"}
+    assert "camera=()" in response.headers["Permissions-Policy"]
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/password/change", "/invoices/999999"])
+def test_signed_in_answers_carry_the_security_headers(signed_in, path):
+    response = get(signed_in, path)
+    assert_strict_csp(response)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_htmx_fragments_and_refusals_carry_the_security_headers(client, world, app, monkeypatch):
+    fragment = client.post(
+        "/login",
+        data={"username": "x", "password": "y"},
+        headers={"Host": HOST_A, "HX-Request": "true", "X-CSRFToken": csrf_token(client)},
+    )
+    assert fragment.status_code == 422
+    csrf_refused = client.post("/login", data={}, headers={"Host": HOST_A})
+    assert csrf_refused.status_code == 400
+    monkeypatch.setitem(app.config, "RATELIMIT_LOGIN", "1 per minute")
+    login(client, "x", "y")
+    limited = login(client, "x", "y")
+    assert limited.status_code == 429
+    for response in (fragment, csrf_refused, limited):
+        assert_strict_csp(response)
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_static_files_carry_nosniff(client, world):
+    response = get(client, "/static/css/app.css")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.mimetype == "text/css"
+
+
+INLINE = [
+    (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I), "inline <script>"),
+    (re.compile(r"<[^>]+\son[a-z]+\s*=", re.I), "inline event handler"),
+    (re.compile(r"<style\b", re.I), "inline <style>"),
+    (re.compile(r"<[^>]+\sstyle\s*=", re.I), "style attribute"),
+    (re.compile(r"javascript:", re.I), "javascript: URL"),
+    (re.compile(r"\bhx-on", re.I), "hx-on (needs eval)"),
+]
+
+
+def assert_nothing_inline(body):
+    for pattern, what in INLINE:
+        match = pattern.search(body)
+        assert match is None, f"{what}: {match.group(0) if match else ''}"
+
+
+@pytest.mark.parametrize("path", ["/login", "/password/forgot", "/no-such-page"])
+def test_anonymous_pages_have_nothing_the_csp_would_block(client, world, path):
+    assert_nothing_inline(get(client, path).get_data(as_text=True))
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/password/change", "/admin/"])
+def test_signed_in_pages_have_nothing_the_csp_would_block(client, world, path):
+    login(client, "admin" if path.startswith("/admin") else "margaretjones")
+    response = get(client, path)
+    assert response.status_code == 200
+    assert_nothing_inline(response.get_data(as_text=True))
+
+
+def test_welcome_page_has_nothing_the_csp_would_block(client, world, app):
+    assert_nothing_inline(get(client, welcome_path(app, world.margaret.id)).get_data(as_text=True))
+
+
+def test_htmx_is_configured_for_a_strict_csp(client, world):
+    body = get(client, "/login").get_data(as_text=True)
+    match = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", body)
+    assert match
+    import json
+
+    config = json.loads(match.group(1))
+    assert config["allowEval"] is False
+    assert config["includeIndicatorStyles"] is False  # htmx would inject a <style> otherwise
+    assert config["allowScriptTags"] is False
+
+
+# --- cookies -------------------------------------------------------------------------------------
+
+
+def session_cookie_header(response) -> str:
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    assert len(cookies) == 1, response.headers.getlist("Set-Cookie")
+    return cookies[0]
+
+
+def test_session_cookie_after_sign_in_is_http_only_and_same_site_lax(client, world):
+    response = login(client, "margaretjones")
+    assert response.status_code == 303
+    cookie = session_cookie_header(response)
+    attributes = {a.strip().split("=")[0].lower(): a.strip() for a in cookie.split(";")[1:]}
+    assert "httponly" in attributes
+    assert attributes["samesite"].lower() == "samesite=lax"
+    assert attributes["path"] == "Path=/"
+    # Host-only: one agency's cookie is never sent to another agency's host.
+    assert "domain" not in attributes
+    # Lives no longer than the absolute session lifetime.
+    assert "expires" in attributes
+
+
+def test_session_cookie_is_secure_in_production():
+    code = (
+        "import config;"
+        "c = config.ProductionConfig;"
+        "print(c.SESSION_COOKIE_SECURE, c.SESSION_COOKIE_HTTPONLY, c.SESSION_COOKIE_SAMESITE)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SESSION_COOKIE_SECURE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=STATIC.parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == ["True", "True", "Lax"]
+
+
+def test_sign_out_clears_the_session_cookie(signed_in):
+    token = csrf_token(signed_in, "/dashboard")
+    response = signed_in.post("/logout", data={"csrf_token": token}, headers={"Host": HOST_A})
+    cookie = signed_in.get_cookie("session", domain=HOST_A)
+    # Only the flash message may remain; no user id.
+    with signed_in.session_transaction(base_url=f"http://{HOST_A}") as s:
+        assert "_user_id" not in s
+    assert response.status_code == 303
+    assert cookie is None or "_user_id" not in cookie.value
+
+
+# --- caching of private answers ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/password/change", "/no-such-page"])
+def test_signed_in_pages_are_never_stored(signed_in, path):
+    response = get(signed_in, path)
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert {"hx-request", "cookie"} <= vary(response)
+
+
+def test_signed_in_htmx_fragments_are_never_stored(signed_in):
+    response = get(signed_in, "/password/change", **{"HX-Request": "true"})
+    assert "<html" not in response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert {"hx-request", "cookie"} <= vary(response)
+
+
+def test_staff_pages_are_never_stored(client, world):
+    login(client, "admin")
+    response = get(client, "/admin/")
+    assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_pages_with_a_one_time_link_are_never_stored(client, world, app):
+    # Anonymous, but they show a login name and carry the session's form token.
+    response = get(client, welcome_path(app, world.margaret.id))
+    assert response.status_code == 200
+    assert "no-store" in response.headers["Cache-Control"]
+    assert "cookie" in vary(response)
+
+
+def test_login_page_is_never_stored(client, world):
+    response = get(client, "/login")
+    assert "no-store" in response.headers["Cache-Control"]
+    assert {"hx-request", "cookie"} <= vary(response)
+
+
+# --- compression ---------------------------------------------------------------------------------
+
+
+def test_dashboard_is_gzipped_and_small(signed_in):
+    plain = get(signed_in, "/dashboard")
+    response = get(signed_in, "/dashboard", **{"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "accept-encoding" in vary(response)
+    compressed = response.get_data()
+    assert len(compressed) <= 14 * 1024
+    assert int(response.headers["Content-Length"]) == len(compressed)
+    html = gzip.decompress(compressed).decode()
+    assert "My Alpha Home Care" in html
+    assert len(html) == len(plain.get_data(as_text=True))
+
+
+def test_login_page_is_gzipped(client, world):
+    response = get(client, "/login", **{"Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "Sign in" in gzip.decompress(response.get_data()).decode()
+
+
+def test_without_accept_encoding_the_page_is_plain(signed_in):
+    response = get(signed_in, "/dashboard")
+    assert "Content-Encoding" not in response.headers
+    assert "My Alpha Home Care" in response.get_data(as_text=True)
+
+
+# --- static files: fingerprinted, cached for a year, loaded without blocking ---------------------
+
+
+def asset_urls(body):
+    stylesheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', body)
+    scripts = re.findall(r"<script ([^>]*)></script>", body)
+    return stylesheets, scripts
+
+
+def test_page_links_fingerprinted_assets(client, world):
+    body = get(client, "/login").get_data(as_text=True)
+    stylesheets, scripts = asset_urls(body)
+    assert stylesheets and scripts
+    for url in stylesheets + [re.search(r'src="([^"]+)"', s).group(1) for s in scripts]:
+        parts = urlsplit(url)
+        assert parts.path.startswith("/static/")
+        version = parse_qs(parts.query)["v"][0]
+        content = (STATIC / parts.path.removeprefix("/static/")).read_bytes()
+        assert version == hashlib.sha256(content).hexdigest()[: len(version)]
+        assert len(version) >= 8
+
+
+def test_htmx_is_vendored_and_deferred(client, world):
+    body = get(client, "/login").get_data(as_text=True)
+    _, scripts = asset_urls(body)
+    htmx = [s for s in scripts if "htmx" in s]
+    assert len(htmx) == 1
+    assert re.search(r'src="/static/vendor/htmx-2\.0\.11\.min\.js\?v=[0-9a-f]+"', htmx[0])
+    assert re.search(r"\bdefer\b", htmx[0])
+    assert "http" not in htmx[0]  # no CDN
+
+
+def test_fingerprinted_static_files_are_cached_for_a_year(client, world):
+    body = get(client, "/login").get_data(as_text=True)
+    stylesheets, scripts = asset_urls(body)
+    urls = stylesheets + [re.search(r'src="([^"]+)"', s).group(1) for s in scripts]
+    for url in urls:
+        response = get(client, url)
+        assert response.status_code == 200
+        cache = response.cache_control
+        assert cache.max_age == ONE_YEAR, url
+        assert cache.immutable and cache.public
+        path = urlsplit(url).path.removeprefix("/static/")
+        assert response.get_data() == (STATIC / path).read_bytes()
+        response.close()
+
+
+@pytest.mark.parametrize("query", ["", "?v=0000deadbeef", "?v="])
+def test_static_files_without_the_right_fingerprint_are_not_cached_for_a_year(client, world, query):
+    response = get(client, "/static/css/app.css" + query)
+    assert response.status_code == 200
+    assert response.cache_control.max_age != ONE_YEAR
+    assert not response.cache_control.immutable
+    response.close()
+
+
+def test_static_files_are_compressed_for_browsers(client, world):
+    body = get(client, "/login").get_data(as_text=True)
+    _, scripts = asset_urls(body)
+    url = re.search(r'src="([^"]+)"', scripts[0]).group(1)
+    response = get(client, url, **{"Accept-Encoding": BROWSER_ENCODINGS})
+    assert response.headers.get("Content-Encoding") in {"gzip", "br", "zstd", "deflate"}
+    assert len(response.get_data()) < 20 * 1024  # 52 KB raw
+    response.close()
+
+
+def test_static_url_outside_the_static_folder_is_never_opened(client, world, tmp_path, app):
+    # A named pipe blocks whoever opens it: a server that opens files outside app/static would hang
+    # here (or, for /dev/zero, fill its memory).
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    relative = os.path.relpath(pipe, app.static_folder)
+    url = "/static/" + quote(relative, safe="") + "?v=0123456789ab"
+    answers = {}
+    worker = threading.Thread(target=lambda: answers.update(response=get(client, url)), daemon=True)
+    worker.start()
+    worker.join(3)
+    if worker.is_alive():
+        with open(pipe, "wb"):  # let the blocked reader go
+            pass
+        worker.join(3)
+        pytest.fail("a static URL outside app/static opened the file")
+    assert answers["response"].status_code == 404
+
+
+# --- health check --------------------------------------------------------------------------------
+
+
+def test_healthz_reports_the_database(client, world):
+    response = get(client, "/healthz")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_needs_no_agency_and_no_sign_in(client):
+    # No agency exists at all: pages answer 404, the health check still answers.
+    assert get(client, "/login", "nowhere.example").status_code == 404
+    response = get(client, "/healthz", "nowhere.example")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert "Set-Cookie" not in response.headers
