@@ -30,6 +30,16 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 12 * 3600  # absolute session lifetime, seconds
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
 
+    # Number of trusted proxies in front of the app (0: none; requests come straight in).
+    PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+
+    COMPRESS_MIMETYPES = [
+        "text/html", "text/css", "text/plain", "text/calendar", "application/javascript",
+        "application/json", "image/svg+xml",
+    ]
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIN_SIZE = 500
+
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "20 per minute")
     RATELIMIT_HEADERS_ENABLED = True

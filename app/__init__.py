@@ -4,6 +4,7 @@ import os
 
 from flask import Flask, g, request
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import babel, compress, csrf, db, limiter, login_manager, mail, migrate
 from config import CONFIGS
@@ -18,6 +19,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["PROXY_HOPS"]:
+        # Behind a load balancer: take the client address and host from its X-Forwarded-* headers.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
@@ -58,19 +63,6 @@ def _register_pipeline(app: Flask) -> None:
     from app.auth.sessions import enforce_session
     from app.web.security import add_security_headers
     from app.web.tenancy import enter_request_scope, leave_request_scope
-
-    app.config.setdefault("COMPRESS_MIMETYPES", [])
-    app.config["COMPRESS_MIMETYPES"] = [
-        "text/html",
-        "text/css",
-        "text/plain",
-        "text/calendar",
-        "application/javascript",
-        "application/json",
-        "image/svg+xml",
-    ]
-    app.config["COMPRESS_ALGORITHM"] = ["gzip", "br"]
-    app.config["COMPRESS_MIN_SIZE"] = 500
 
     @app.before_request
     def _tenant_and_session():

@@ -55,8 +55,8 @@ def password_problems(password: str, *, username: str = "", agency_name: str = "
     lowered = password.lower()
     if len(password) < MIN_LENGTH:
         return [
-            f"Use at least {MIN_LENGTH} characters. Three or four everyday words work well, "
-            "for example “porch lamp river toast”."
+            f"Use at least {MIN_LENGTH} characters. Three or four everyday words that do not "
+            "belong together are easy to remember and hard to guess."
         ]
     if len(password) > MAX_LENGTH:
         return [f"Use at most {MAX_LENGTH} characters."]

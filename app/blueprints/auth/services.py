@@ -68,6 +68,7 @@ def set_password(
     user.session_stamp = new_stamp()
     user.failed_logins = 0
     user.locked_until = None
+    user.security_failed_attempts = 0  # proven by a link or the password: the question may be used again
     spend_tokens(user)
     if question and answer:
         user.security_question = question
@@ -85,6 +86,7 @@ def send_reset_link(user: User) -> None:
     """Queue the reset mail (1 h link). Caller gives the same answer whether or not this ran."""
     if not user.email or not user.is_active:
         return
+    spend_tokens(user)  # only the newest link works
     token = make_token(user, "reset")
     queue_mail(
         user.email,
