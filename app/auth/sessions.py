@@ -24,10 +24,14 @@ PUBLIC_ENDPOINTS = {
     "auth.forgot",
     "auth.forgot_question",
     "auth.reset",
+    "auth.two_step",
     "schedule.feed",
 }
 # Reachable while a temporary password still has to be changed.
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "static", "health.healthz"}
+# Reachable by staff whose agency requires two-step sign-in before they have set it up.
+TWO_STEP_SETUP_ENDPOINTS = {"auth.two_step_setup", "auth.logout", "static", "health.healthz"}
+TWO_STEP_WINDOW_SECONDS = 300  # time between the password and the code
 # Requests that must not keep a session alive (htmx polls such as the unread badge).
 BACKGROUND_ENDPOINTS = {"messages.unread_count"}
 
@@ -63,6 +67,19 @@ def start_session(user: User) -> None:
     session["seen_at"] = now
 
 
+def begin_two_step(user: User, next_url: str | None) -> None:
+    """The password was right; remember who is signing in until the code is given."""
+    session.clear()
+    session["two_step"] = {"user": user.get_id(), "at": utcnow().timestamp(), "next": next_url}
+
+
+def pending_two_step_user() -> tuple[User | None, str | None]:
+    pending = session.get("two_step")
+    if not pending or utcnow().timestamp() - pending.get("at", 0) > TWO_STEP_WINDOW_SECONDS:
+        return None, None
+    return load_user(pending.get("user", "")), pending.get("next")
+
+
 def end_session(reason: str | None = None) -> None:
     logout_user()
     session.clear()
@@ -85,6 +102,13 @@ def enforce_session():
     if current_user.is_authenticated:
         if current_user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
             return _redirect(url_for("auth.change_password"))
+        if (
+            current_user.is_staff
+            and g.agency.staff_two_factor_required
+            and not current_user.totp_secret
+            and endpoint not in TWO_STEP_SETUP_ENDPOINTS
+        ):
+            return _redirect(url_for("auth.two_step_setup"))
         return None
     if endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
         return None

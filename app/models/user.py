@@ -55,6 +55,8 @@ class User(TenantScoped, UserMixin, db.Model):
     security_answer_hash: Mapped[str | None] = mapped_column(String(255))
     security_failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last 30-second step a code was accepted for: the same code cannot be used twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     language: Mapped[str] = mapped_column(String(5), default="en")
     time_zone: Mapped[str | None] = mapped_column(String(64))

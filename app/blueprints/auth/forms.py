@@ -83,3 +83,15 @@ class ForgotForm(FlaskForm):
 class SecurityAnswerForm(FlaskForm):
     username = StringField("Login name", validators=[DataRequired(), Length(max=80)])
     answer = StringField("Answer", validators=[DataRequired("Enter your answer."), Length(max=200)])
+
+
+class TwoStepCodeForm(FlaskForm):
+    code = StringField(
+        "6-digit code",
+        validators=[DataRequired("Enter the code from your authenticator app."), Length(max=12)],
+        description="Open your authenticator app and type the code it shows for this portal.",
+    )
+
+
+class TwoStepOffForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password.")])

@@ -1,8 +1,11 @@
 """Account operations behind the auth views. They change rows, audit, queue mail; never commit."""
 
+import hmac
+import time
 import unicodedata
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pyotp
 from flask import current_app, g, url_for
 from sqlalchemy import func, select
 
@@ -32,30 +35,85 @@ def authenticate(username: str, password: str) -> User | None:
     back-off. The caller shows the same message for every failure.
     """
     user = find_user(username)
-    config = current_app.config
     if user is None:
         verify_secret(None, password)
         audit.record("login.failed", agency_id=g.agency.id, username=(username or "")[:80], reason="unknown")
         return None
-    now = utcnow()
-    if user.locked_until and user.locked_until > now:
+    if user.locked_until and user.locked_until > utcnow():
         verify_secret(None, password)
         audit.record("login.failed", actor=user, reason="paused")
         return None
     if not verify_secret(user.password_hash, password) or not user.is_active or user.is_locked:
-        user.failed_logins += 1
-        audit.record("login.failed", actor=user, reason="password")
-        over = user.failed_logins - config["LOGIN_LOCK_THRESHOLD"]
-        if over >= 0:
-            pause = min(timedelta(seconds=config["LOGIN_LOCK_BASE_SECONDS"] * 2**over), MAX_LOCK)
-            user.locked_until = now + pause
-            audit.record("account.paused", actor=user, seconds=int(pause.total_seconds()))
+        _count_failure(user, "password")
         return None
+    if user.totp_secret:
+        audit.record("login.password_ok", actor=user)  # the code comes next
+    else:
+        complete_sign_in(user)
+    return user
+
+
+def _count_failure(user: User, reason: str) -> None:
+    config = current_app.config
+    user.failed_logins += 1
+    audit.record("login.failed", actor=user, reason=reason)
+    over = user.failed_logins - config["LOGIN_LOCK_THRESHOLD"]
+    if over >= 0:
+        pause = min(timedelta(seconds=config["LOGIN_LOCK_BASE_SECONDS"] * 2**over), MAX_LOCK)
+        user.locked_until = utcnow() + pause
+        audit.record("account.paused", actor=user, seconds=int(pause.total_seconds()))
+
+
+def complete_sign_in(user: User) -> None:
     user.failed_logins = 0
     user.locked_until = None
-    user.last_login_at = now
+    user.last_login_at = utcnow()
     audit.record("login.success", actor=user)
-    return user
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: User, secret: str) -> str:
+    """otpauth:// link: a phone opens it in its authenticator app; others type the key."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=g.agency.name)
+
+
+def totp_matches(user: User, code: str, secret: str | None = None) -> bool:
+    """A current code (one step of clock drift either way) not used before by this user."""
+    totp = pyotp.TOTP(secret or user.totp_secret)
+    code = "".join(ch for ch in code or "" if ch.isdigit())
+    now = time.time()
+    for drift in (-1, 0, 1):
+        step = totp.timecode(datetime.fromtimestamp(now + drift * totp.interval, UTC))
+        if hmac.compare_digest(totp.generate_otp(step), code) and step > (user.totp_last_step or -1):
+            user.totp_last_step = step
+            return True
+    return False
+
+
+def verify_two_step(user: User, code: str) -> bool:
+    """Second step of sign-in; wrong codes count towards the same pause as wrong passwords."""
+    if user.locked_until and user.locked_until > utcnow() or user.is_locked or not user.is_active:
+        audit.record("login.failed", actor=user, reason="paused")
+        return False
+    if totp_matches(user, code):
+        complete_sign_in(user)
+        return True
+    _count_failure(user, "two-step code")
+    return False
+
+
+def enable_two_step(user: User, secret: str) -> None:
+    user.totp_secret = secret
+    audit.record("two_step.enabled", actor=user)
+
+
+def disable_two_step(user: User) -> None:
+    user.totp_secret = None
+    user.totp_last_step = None
+    audit.record("two_step.disabled", actor=user)
 
 
 def set_password(

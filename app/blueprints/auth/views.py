@@ -2,11 +2,11 @@
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, request, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
 from app.auth.passwords import verify_secret
-from app.auth.sessions import end_session, start_session
+from app.auth.sessions import begin_two_step, end_session, pending_two_step_user, start_session
 from app.auth.tokens import make_token, user_for_token
 from app.blueprints.auth import bp, services
 from app.blueprints.auth.forms import (
@@ -15,6 +15,8 @@ from app.blueprints.auth.forms import (
     LoginForm,
     NewPasswordForm,
     SecurityAnswerForm,
+    TwoStepCodeForm,
+    TwoStepOffForm,
 )
 from app.extensions import limiter
 from app.models.user import new_stamp
@@ -68,6 +70,9 @@ def login():
     error = None
     if form.validate_on_submit():
         user = services.authenticate(form.username.data, form.password.data)
+        if user is not None and user.totp_secret:
+            begin_two_step(user, request.args.get("next"))
+            return _see_other(url_for("auth.two_step"))
         if user is not None:
             start_session(user)
             if user.must_change_password:
@@ -221,4 +226,58 @@ def reset(token):
         user=user,
         title="Choose a new password",
         intro=f"Login name: {user.username}",
+    )
+
+
+@bp.route("/login/two-step", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def two_step():
+    user, next_url = pending_two_step_user()
+    if user is None:
+        flash("Please sign in again.", "info")
+        return _see_other(url_for("auth.login"))
+    form = TwoStepCodeForm()
+    if form.validate_on_submit():
+        if services.verify_two_step(user, form.code.data):
+            start_session(user)
+            if user.must_change_password:
+                return _see_other(url_for("auth.change_password"))
+            return _see_other(_safe_next(next_url))
+        _keep_changes()
+        form.code.errors.append("That code is not right. Codes change every 30 seconds; try the newest one.")
+    status = 422 if request.method == "POST" else 200
+    return render_page("auth/two_step.html", fragment="auth/_two_step_form.html", status=status, form=form)
+
+
+@bp.route("/two-step", methods=["GET", "POST"])
+@login_required
+def two_step_setup():
+    """Switch two-step sign-in on (scan or type the key, confirm a code) or off (with the password)."""
+    user = current_user._get_current_object()
+    required = user.is_staff and g.agency.staff_two_factor_required
+    code_form, off_form = TwoStepCodeForm(), TwoStepOffForm()
+    if user.totp_secret is None:
+        secret = session.get("totp_pending") or services.new_totp_secret()
+        session["totp_pending"] = secret
+        if code_form.validate_on_submit():
+            if services.totp_matches(user, code_form.code.data, secret):
+                services.enable_two_step(user, secret)
+                session.pop("totp_pending", None)
+                flash("Two-step sign-in is on. You will need your app each time you sign in.", "success")
+                return _see_other(url_for("auth.two_step_setup"))
+            code_form.code.errors.append("That code does not match. Check the key and try the newest code.")
+    else:
+        secret = None
+        if not required and off_form.validate_on_submit():
+            if verify_secret(user.password_hash, off_form.password.data):
+                services.disable_two_step(user)
+                flash("Two-step sign-in is off.", "success")
+                return _see_other(url_for("auth.two_step_setup"))
+            off_form.password.errors.append("That is not your password.")
+            audit.record("two_step.disable_failed", actor=user)
+            _keep_changes()
+    status = 422 if request.method == "POST" else 200
+    return render_page(
+        "auth/two_step_setup.html", status=status, code_form=code_form, off_form=off_form, required=required,
+        secret=secret, uri=services.totp_uri(user, secret) if secret else None,
     )
