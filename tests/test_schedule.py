@@ -142,15 +142,23 @@ def test_visit_grouped_on_the_local_day_it_starts(client, make, world, care):
 
 
 def test_day_of_the_clock_change_has_its_25_hours(client, make, world, care):
-    # 1 November 2026: Chicago leaves daylight time at 2 AM, so the local day runs 05:00–06:00 UTC.
-    for hour, minute in ((4, 30), (5, 30), (14, 0), (5 + 24, 30)):
-        make.visit(world.client_a, datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=hour, minutes=minute))
+    # 1 November 2026: Chicago leaves daylight time at 2 AM; the local day runs 05:00–06:00 UTC.
+    nov1 = datetime(2026, 11, 1, tzinfo=UTC)
+    for start, hours in (
+        (timedelta(hours=4, minutes=30), 1),  # 11:30 PM on 31 October (UTC-5): not shown
+        (timedelta(hours=5, minutes=30), 2),  # 12:30 AM daylight time to 1:30 AM standard time
+        (timedelta(hours=14), 2),  # 8:00 AM standard time (UTC-6)
+        (timedelta(hours=29, minutes=45), 1),  # 11:45 PM, the 25th hour of the day
+        (timedelta(hours=30, minutes=15), 1),  # 12:15 AM on 2 November: not shown
+    ):
+        make.visit(world.client_a, nov1 + start, hours=hours)
     login(client, "margaretjones")
     html = text_of(get(client, "/schedule?view=day&date=2026-11-01"))
-    assert "12:30 AM – 1:30 AM" in html  # 05:30 UTC daylight time to 07:30 UTC standard time
-    assert "8:00 AM – 10:00 AM" in html  # 14:00 UTC, standard time (UTC-6)
-    assert "11:30 PM" not in html  # 04:30 UTC is 31 October
-    assert html.count('<li class="visit') == 2
+    assert "12:30 AM – 1:30 AM" in html
+    assert "8:00 AM – 10:00 AM" in html
+    assert "11:45 PM – 12:45 AM" in html
+    assert "11:30 PM" not in html and "12:15 AM" not in html
+    assert html.count('<li class="visit') == 3
 
 
 def test_users_own_time_zone_wins_over_the_agencys(client, make, world, care):

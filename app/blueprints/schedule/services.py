@@ -131,9 +131,6 @@ class Period:
             return f"{self.start:%B %-d} – {last:%-d, %Y}"
         return self.start.strftime("%A, %B %-d, %Y")
 
-    def contains(self, day: date) -> bool:
-        return self.start <= day < self.end
-
     def utc_bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """Local midnight at the start and at the end of the period, as UTC instants."""
         return (
@@ -226,7 +223,7 @@ def caregiver_reaches(caregiver_id: int, client_ids: list[int]) -> bool:
         return False
     visits = select(Visit.id).where(Visit.caregiver_id == caregiver_id, Visit.client_id.in_(client_ids))
     usual = select(Client.id).where(Client.usual_caregiver_id == caregiver_id, Client.id.in_(client_ids))
-    return db.session.scalar(select(visits.exists() | usual.exists())) is True
+    return bool(db.session.scalar(select(visits.exists() | usual.exists())))
 
 
 @dataclass
