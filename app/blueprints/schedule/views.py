@@ -69,7 +69,7 @@ def _calendar_context() -> dict:
 
 
 def _request_url(client) -> str | None:
-    """Where "Ask for a visit" leads, when this user may send schedule requests."""
+    """Where "Make schedule request" leads, when this user may send schedule requests."""
     if client is None:
         return url_for("schedule.new_request") if g.access.any_allows(SCHEDULE_REQUESTS) else None
     if g.access.allows(client.id, SCHEDULE_REQUESTS):
