@@ -34,8 +34,14 @@ class Config:
     PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
 
     COMPRESS_MIMETYPES = [
-        "text/html", "text/css", "text/plain", "text/calendar", "application/javascript",
-        "application/json", "image/svg+xml",
+        "text/html",
+        "text/css",
+        "text/plain",
+        "text/calendar",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "image/svg+xml",
     ]
     COMPRESS_ALGORITHM = ["br", "gzip"]
     COMPRESS_MIN_SIZE = 500

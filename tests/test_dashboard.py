@@ -93,3 +93,11 @@ def test_no_card_when_the_schedule_is_switched_off(client, make, world, carers):
     login(client, "quietcousin")
     html = get(client)
     assert "Who is coming today" not in html and "Ana Torres" not in html
+
+
+def test_account_without_a_linked_client_is_told_so(app, client, make, world):
+    make.user(world.a, "lonelyuser", name="Lonely User")
+    login(client, "lonelyuser")
+    response = client.get("/dashboard", headers={"Host": HOST_A})
+    assert response.status_code == 200
+    assert "not linked to anyone's care record" in response.get_data(as_text=True)

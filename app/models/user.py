@@ -36,7 +36,7 @@ class User(TenantScoped, UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(Text)
-    photo: Mapped[bytes | None] = mapped_column(db.LargeBinary)
+    photo: Mapped[bytes | None] = mapped_column(db.LargeBinary, deferred=True)
 
     password_hash: Mapped[str | None] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -29,7 +29,9 @@ def add_security_headers(response):
     if request.endpoint == "static":
         return response
     if current_user.is_authenticated:
-        headers["Cache-Control"] = "private, no-store"
+        # A view may allow the browser (only) to keep a response, e.g. a photo; nothing else is kept.
+        if not response.cache_control.private:
+            headers["Cache-Control"] = "private, no-store"
         response.vary.add("Cookie")
         response.vary.add("HX-Request")
     elif "Cache-Control" not in headers:

@@ -18,9 +18,9 @@ from app.web.portal import selected_client
 @bp.route("/dashboard")
 def index():
     access = g.access
-    client = selected_client()
-    if client is None:
+    if not access.links:
         return render_page("dashboard/no_clients.html")
+    client = selected_client()
     link = access.link(client.id)
     allows = lambda section: policies.link_allows(link, section)  # noqa: E731
     upcoming_count, upcoming = (

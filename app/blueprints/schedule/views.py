@@ -136,4 +136,6 @@ def caregiver_photo(caregiver_id: int):
     response = make_response(photo)
     response.mimetype = mimetype
     response.headers["Content-Disposition"] = "inline"
+    response.cache_control.private = True  # the browser may keep it; shared caches may not
+    response.cache_control.max_age = 3600
     return response
