@@ -2,6 +2,7 @@
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -27,7 +28,7 @@ def register_cli(app: Flask) -> None:
             db.session.commit()
         click.echo(f"Demo data loaded ({scale}). Sign in as margaretjones / porchlight-demo.")
 
-    outbox = click.Group("outbox", help="The mail outbox.")
+    outbox = AppGroup("outbox", help="The mail outbox.")
     app.cli.add_command(outbox)
 
     @outbox.command("run")
@@ -40,7 +41,7 @@ def register_cli(app: Flask) -> None:
         with all_agencies():
             run_worker(interval=interval, once=once)
 
-    audit_group = click.Group("audit", help="The audit log.")
+    audit_group = AppGroup("audit", help="The audit log.")
     app.cli.add_command(audit_group)
 
     @audit_group.command("verify")

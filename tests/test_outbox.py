@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from flask.cli import FlaskGroup
 from sqlalchemy import select
 
 from app.extensions import db
@@ -254,13 +253,8 @@ def test_silent_server_times_out_instead_of_hanging(app, world, smtp, monkeypatc
 
 
 def flask_command(app, *args):
-    """Run `flask <args>` as the console does: FlaskGroup loads the app and pushes its context.
-
-    (`invoke()` without `cli=` calls app.cli directly, where the plain click group `outbox` gets no
-    application context; see the report.)
-    """
-    cli = FlaskGroup(create_app=lambda: app, add_default_commands=False, load_dotenv=False)
-    return app.test_cli_runner().invoke(cli=cli, args=list(args))
+    """Run `flask <args>` through the app's own command group, as the console does."""
+    return app.test_cli_runner().invoke(args=list(args))
 
 
 def test_cli_outbox_run_once_sends_for_every_agency(app, world, smtp):

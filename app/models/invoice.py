@@ -18,7 +18,7 @@ class Invoice(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(30))
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
-    # Who the invoice is billed to: the client's own account or a payer's.
+    # A payer's account, or NULL when the invoice is billed to the client themself.
     billed_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(10), default="draft")
     period_start: Mapped[date] = mapped_column(Date)

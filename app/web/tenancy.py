@@ -52,10 +52,12 @@ def _tenant_tables() -> frozenset:
     )
 
 
-def _touches_tenant_table(statement) -> bool:
-    # Every table in the statement, not only the selected entities (`state.all_mappers`): a
-    # `select(func.count()).select_from(Client)` or a join to a tenant table selects no entity.
-    tables = find_tables(statement, include_joins=True, include_aliases=True)
+def _touches_tenant_table(state) -> bool:
+    # The selected entities, and every table in the statement: a join to a tenant table or a
+    # `select(func.count()).select_from(Client)` selects no tenant entity at all.
+    if any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
+        return True
+    tables = find_tables(state.statement, include_joins=True, include_aliases=True)
     return not _tenant_tables().isdisjoint(tables)
 
 
@@ -63,7 +65,7 @@ def _touches_tenant_table(statement) -> bool:
 def _scope_tenant_selects(state):
     if not state.is_select or state.execution_options.get("skip_tenant_scope"):
         return
-    if not _touches_tenant_table(state.statement):
+    if not _touches_tenant_table(state):
         return
     scope = _scope.get()
     if scope is ALL_AGENCIES:

@@ -12,4 +12,4 @@ def _staff_only():
         abort(404)
 
 
-from app.blueprints.admin import people, schedule_requests, views  # noqa: E402,F401
+from app.blueprints.admin import people, schedule_requests, settings, views  # noqa: E402,F401

@@ -1,0 +1,102 @@
+"""Office settings: the agency's name, contact, time zone, who gets schedule requests, and policies."""
+
+from zoneinfo import available_timezones
+
+from flask import flash, g, redirect, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+
+from app.blueprints.admin import bp
+from app.extensions import db
+from app.models import User
+from app.models.agency import PAYMENT_GATEWAYS
+from app.services import audit
+from app.web.htmx import render_page
+
+US_ZONES = [
+    z for z in sorted(available_timezones()) if z.startswith("America/") or z.startswith("Pacific/Honolulu")
+]
+
+
+class OfficeSettingsForm(FlaskForm):
+    name = StringField("Agency name", validators=[DataRequired("Enter the agency's name."), Length(max=200)])
+    contact_email = EmailField(
+        "Office e-mail", validators=[Optional(), Email("Enter an e-mail address like office@example.com.")]
+    )
+    contact_phone = StringField("Office phone", validators=[Optional(), Length(max=40)])
+    address = TextAreaField("Address", validators=[Optional(), Length(max=500)])
+    time_zone = SelectField("Time zone", choices=[(z, z) for z in US_ZONES])
+    schedule_request_recipient_id = SelectField("Schedule requests go to", coerce=int)
+    schedule_request_horizon_days = IntegerField(
+        "Requests may be made up to this many days ahead",
+        validators=[NumberRange(7, 366, "Choose between 7 and 366 days.")],
+    )
+    message_template = TextAreaField(
+        "Template for “E-mail the agency”", validators=[Optional(), Length(max=2000)]
+    )
+    session_idle_minutes = IntegerField(
+        "Sign out after this many idle minutes",
+        validators=[NumberRange(5, 120, "Choose between 5 and 120 minutes.")],
+    )
+    security_questions_enabled = BooleanField(
+        "Let portal users reset their password with a security question"
+    )
+    staff_two_factor_required = BooleanField("Require two-step sign-in for office staff")
+    payment_gateway = SelectField(
+        "Online payment",
+        choices=[("none", "None"), ("manual", "Record cheques and transfers by hand"), ("stripe", "Stripe")],
+    )
+
+
+FIELDS = (
+    "name",
+    "contact_email",
+    "contact_phone",
+    "address",
+    "time_zone",
+    "schedule_request_recipient_id",
+    "schedule_request_horizon_days",
+    "message_template",
+    "session_idle_minutes",
+    "security_questions_enabled",
+    "staff_two_factor_required",
+    "payment_gateway",
+)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    agency = g.agency
+    form = OfficeSettingsForm(obj=agency)
+    staff = db.session.scalars(
+        select(User)
+        .where(User.agency_id == agency.id, User.role == "staff", User.is_active.is_(True))
+        .order_by(User.last_name, User.first_name)
+    ).all()
+    form.schedule_request_recipient_id.choices = [(0, "The office e-mail address")] + [
+        (u.id, u.display_name) for u in staff
+    ]
+    if request.method == "GET":
+        form.schedule_request_recipient_id.data = agency.schedule_request_recipient_id or 0
+    if form.validate_on_submit():
+        changed = {}
+        for name in FIELDS:
+            value = getattr(form, name).data
+            if name == "schedule_request_recipient_id":
+                value = value or None
+            if isinstance(value, str):
+                value = value.strip() or (
+                    None if name not in ("name", "time_zone", "payment_gateway") else value
+                )
+            if getattr(agency, name) != value:
+                changed[name] = str(value)[:80]
+                setattr(agency, name, value)
+        assert agency.payment_gateway in PAYMENT_GATEWAYS
+        if changed:
+            audit.record("office_settings.changed", target=agency, fields=sorted(changed))
+        flash("Office settings saved." if changed else "Nothing changed.", "success")
+        return redirect(url_for("admin.settings"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_page("admin/settings.html", status=status, form=form)
