@@ -9,6 +9,7 @@ tested and exposed to Jinja, so a hidden button and a refused URL share one rule
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, false, or_, select
+from sqlalchemy.orm import contains_eager, selectinload
 
 from app.extensions import db
 from app.models import Client, ClientLink, Invoice
@@ -111,6 +112,7 @@ class PortalAccess:
             select(ClientLink)
             .join(Client, Client.id == ClientLink.client_id)
             .where(ClientLink.user_id == user.id, Client.is_active.is_(True))
+            .options(contains_eager(ClientLink.client), selectinload(ClientLink.hidden_categories))
             .order_by(Client.last_name, Client.first_name)
         ).all()
         return cls({link.client_id: link for link in rows})

@@ -5,6 +5,7 @@ in one place and these only count and list. Each is one SQL statement whatever t
 """
 
 from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from app.auth.policies import DOCUMENTS, INVOICES, PortalAccess, link_allows
 from app.extensions import db
@@ -59,7 +60,9 @@ def upcoming_visits(client_ids: list[int], limit: int = 5) -> tuple[int, list[Vi
         return 0, []
     criteria = and_(Visit.client_id.in_(client_ids), Visit.status == "scheduled", Visit.starts_at >= utcnow())
     count = db.session.scalar(select(func.count(Visit.id)).where(criteria))
-    visits = db.session.scalars(select(Visit).where(criteria).order_by(Visit.starts_at).limit(limit)).all()
+    visits = db.session.scalars(
+        select(Visit).where(criteria).options(joinedload(Visit.caregiver)).order_by(Visit.starts_at).limit(limit)
+    ).all()
     return count, visits
 
 
