@@ -78,7 +78,6 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = False
-    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-" + "x" * 32
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
 
 

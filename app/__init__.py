@@ -1,6 +1,7 @@
 """Application factory: extensions, the request pipeline, blueprints, error handlers, CLI."""
 
 import os
+import secrets
 
 from flask import Flask, g, request
 from flask_login import current_user
@@ -19,6 +20,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config["SECRET_KEY"] and config_name == "development":
+        app.config["SECRET_KEY"] = _local_secret(app.instance_path)
     if app.config["PROXY_HOPS"]:
         # Behind a load balancer: take the client address and host from its X-Forwarded-* headers.
         hops = app.config["PROXY_HOPS"]
@@ -51,6 +54,17 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _local_secret(instance_path: str) -> str:
+    """A development install's own random key, kept in instance/ so sessions survive restarts."""
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    with open(path) as handle:
+        return handle.read().strip()
 
 
 def _locale():
