@@ -124,3 +124,18 @@ def test_other_agency_people_answer_404(client, world):
 def test_portal_users_cannot_reach_admin(client, world):
     login(client, "margaretjones")
     assert client.get("/admin/people", headers={"Host": HOST_A}).status_code == 404
+
+
+def test_credentials_need_an_email_address(app, client, make, world):
+    no_mail = make.user(world.a, "noemail", email=None)
+    login(client, "admin")
+    response = _post(client, f"/admin/people/{no_mail.id}/credentials", {}, follow=False)
+    assert response.status_code == 422
+    assert "has no e-mail address" in response.get_data(as_text=True)
+
+
+def test_staff_cannot_lock_themselves(client, world):
+    login(client, "admin")
+    response = _post(client, f"/admin/people/{world.staff_a.id}/lock", {"locked": "1"}, follow=False)
+    assert response.status_code == 422
+    assert "cannot lock your own account" in response.get_data(as_text=True)

@@ -71,35 +71,44 @@ def new_person():
 
 @bp.route("/people/<int:user_id>")
 def person(user_id):
-    user = get_scoped_or_404(User, user_id)
+    return _person_page(get_scoped_or_404(User, user_id))
+
+
+def _done(user, message):
+    flash(message, "success")
+    return redirect(url_for("admin.person", user_id=user.id), 303)
+
+
+def _person_page(user, status=200, password_form=None, error=None):
     return render_page(
-        "admin/person.html", user=user, labels=RELATIONSHIP_LABELS, password_form=TemporaryPasswordForm()
+        "admin/person.html",
+        status=status,
+        user=user,
+        labels=RELATIONSHIP_LABELS,
+        password_form=password_form or TemporaryPasswordForm(),
+        error=error,
     )
 
 
-def _done(user, message, status=303):
-    flash(message, "success")
-    return redirect(url_for("admin.person", user_id=user.id), status)
+def _mail_to(user_id, send, done_message):
+    """Run a mail-sending action for a person with an e-mail address; without one, say so (422)."""
+    user = get_scoped_or_404(User, user_id)
+    if not user.email:
+        return _person_page(
+            user, 422, error="This person has no e-mail address. Set a temporary password instead."
+        )
+    send(user)
+    return _done(user, done_message.format(email=user.email))
 
 
 @bp.route("/people/<int:user_id>/credentials", methods=["POST"])
 def send_credentials(user_id):
-    user = get_scoped_or_404(User, user_id)
-    if not user.email:
-        flash("This person has no e-mail address. Set a temporary password instead.", "error")
-        return redirect(url_for("admin.person", user_id=user.id), 303)
-    services.send_credentials(user)
-    return _done(user, f"Credentials sent to {user.email}.")
+    return _mail_to(user_id, services.send_credentials, "Credentials sent to {email}.")
 
 
 @bp.route("/people/<int:user_id>/reset-email", methods=["POST"])
 def send_reset_email(user_id):
-    user = get_scoped_or_404(User, user_id)
-    if not user.email:
-        flash("This person has no e-mail address. Set a temporary password instead.", "error")
-        return redirect(url_for("admin.person", user_id=user.id), 303)
-    services.send_reset_email(user)
-    return _done(user, f"A reset link was sent to {user.email}.")
+    return _mail_to(user_id, services.send_reset_email, "A reset link was sent to {email}.")
 
 
 @bp.route("/people/<int:user_id>/temporary-password", methods=["POST"])
@@ -107,9 +116,7 @@ def temporary_password(user_id):
     user = get_scoped_or_404(User, user_id)
     form = TemporaryPasswordForm()
     if not form.validate_on_submit():
-        return render_page(
-            "admin/person.html", status=422, user=user, labels=RELATIONSHIP_LABELS, password_form=form
-        )
+        return _person_page(user, 422, password_form=form)
     services.set_temporary_password(user, form.temporary_password.data)
     return _done(user, "Temporary password set. They must choose their own at the next sign-in.")
 
@@ -118,7 +125,6 @@ def temporary_password(user_id):
 def lock(user_id):
     user = get_scoped_or_404(User, user_id)
     if user.id == current_user.id:
-        flash("You cannot lock your own account.", "error")
-        return redirect(url_for("admin.person", user_id=user.id), 303)
+        return _person_page(user, 422, error="You cannot lock your own account.")
     services.set_locked(user, request.form.get("locked") == "1")
     return _done(user, "Account locked; every session ended." if user.is_locked else "Account unlocked.")
