@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import OutboxMail, utcnow
@@ -142,8 +142,8 @@ def body(message) -> str:
 
 
 def assert_no_health_words(*texts):
-    for text in texts:
-        lowered = text.lower()
+    for chunk in texts:
+        lowered = chunk.lower()
         found = [word for word in HEALTH_WORDS if word in lowered]
         assert not found, f"health words {found} in mail: {text!r}"
 
@@ -298,3 +298,23 @@ def test_email_templates_carry_no_health_details(template):
                 f"{template.name} prints {field!r}: {expression.strip()}"
             )
     assert source.startswith("Subject:"), "the first line of a mail template is its subject"
+
+
+def test_second_worker_skips_a_mail_another_worker_is_sending(app, world, smtp):
+    """On PostgreSQL a row being sent is locked; another worker sends the next one instead."""
+    first = queue_reset(app, world)
+    second = queue_reset(app, world, user=world.susan)
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("row locks with SKIP LOCKED are a PostgreSQL feature; SQLite runs one writer")
+        other_worker = db.engine.connect()
+        transaction = other_worker.begin()
+        other_worker.execute(text("SELECT id FROM outbox_mails WHERE id = :id FOR UPDATE"), {"id": first})
+    try:
+        assert run_outbox(app) == (1, 0)
+        assert [r[0][0] for r in smtp.messages] == [world.susan.email]
+        assert outbox_row(app, first).status == MAIL_PENDING
+        assert outbox_row(app, second).status == "sent"
+    finally:
+        transaction.rollback()
+        other_worker.close()

@@ -63,18 +63,26 @@ def _backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** (attempts - 1)), MAX_BACKOFF)
 
 
-def send_due(limit: int = 50) -> tuple[int, int]:
-    """Send the outbox rows that are due. Returns (sent, failed this round). Commits per row."""
-    state = current_app.extensions["mail"]
-    now = utcnow()
-    rows = db.session.scalars(
+def _claim_next_due(now) -> OutboxMail | None:
+    """The oldest due row, locked so a second worker (PostgreSQL) skips it instead of sending it too."""
+    return db.session.scalar(
         select(OutboxMail)
         .where(OutboxMail.status == MAIL_PENDING, OutboxMail.next_attempt_at <= now)
         .order_by(OutboxMail.id)
-        .limit(limit)
-    ).all()
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def send_due(limit: int = 50) -> tuple[int, int]:
+    """Send up to `limit` due rows, one transaction each. Returns (sent, failed this round)."""
+    state = current_app.extensions["mail"]
+    now = utcnow()
     sent = failed = 0
-    for row in rows:
+    for _ in range(limit):
+        row = _claim_next_due(now)
+        if row is None:
+            break
         message = Message(
             subject=row.subject,
             recipients=[row.to_address],
