@@ -145,7 +145,7 @@ def assert_no_health_words(*texts):
     for chunk in texts:
         lowered = chunk.lower()
         found = [word for word in HEALTH_WORDS if word in lowered]
-        assert not found, f"health words {found} in mail: {text!r}"
+        assert not found, f"health words {found} in mail: {chunk!r}"
 
 
 def test_queued_mail_is_delivered(app, world, smtp):
