@@ -3,16 +3,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
+# Translation catalogs (.po, kept in git) and their compiled form (.mo, built here, never committed).
+PO_FILES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test test-sqlite test-postgres lint install install-dev db clean
+.PHONY: run test test-sqlite test-postgres lint install install-dev db clean compile-translations translations
 
 run: install db
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: install-dev db lint test-sqlite test-postgres
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install: $(VENV)/.installed compile-translations
+install-dev: $(VENV)/.installed-dev compile-translations
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +25,20 @@ $(VENV)/.installed: requirements.txt
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+# Compile the catalogs whenever a .po is newer than its .mo (both `make run` and `make test` do this).
+compile-translations: $(MO_FILES)
+
+$(MO_FILES): %.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile -d app/translations
+
+# For developers after changing text: re-extract every marked string and merge it into each
+# catalog. New or changed strings then need a translation (tests/test_i18n.py checks every one).
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --add-comments=Translators: \
+		--project=Porchlight --copyright-holder="Porchlight contributors" \
+		-o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --ignore-obsolete
 
 # Upgrade the database to the newest migration; load the demo when it is empty.
 db: install
@@ -39,4 +56,4 @@ test-postgres: install-dev
 	BIN=$(BIN) scripts/test-postgres
 
 clean:
-	rm -rf $(VENV) instance
+	rm -rf $(VENV) instance $(MO_FILES)

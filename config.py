@@ -74,6 +74,8 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_SUPPORTED_LOCALES = ("en", "es")
+    # Relative to the app package (app/translations); the compiled .mo files are built by `make`.
+    BABEL_TRANSLATION_DIRECTORIES = "translations"
 
 
 class DevelopmentConfig(Config):

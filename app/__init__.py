@@ -4,7 +4,6 @@ import os
 import secrets
 
 from flask import Flask, g, request
-from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import babel, compress, csrf, db, limiter, login_manager, mail, migrate
@@ -35,7 +34,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     mail.init_app(app)
     compress.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=_locale)
+    from app.web.i18n import init_i18n, select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
+    init_i18n(app)
 
     from app.web.assets import init_assets
 
@@ -65,12 +67,6 @@ def _local_secret(instance_path: str) -> str:
             handle.write(secrets.token_hex(32))
     with open(path) as handle:
         return handle.read().strip()
-
-
-def _locale():
-    if current_user and current_user.is_authenticated:
-        return current_user.language
-    return request.accept_languages.best_match(["en", "es"]) if request else "en"
 
 
 def _register_pipeline(app: Flask) -> None:

@@ -7,9 +7,13 @@ detached objects whose columns are loaded.
 
 import os
 import re
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from sqlalchemy import event, select, text
 
 from app import create_app
@@ -31,11 +35,31 @@ from app.web.tenancy import all_agencies
 PASSWORD = "correct horse battery staple"
 HOST_A = "alpha.localhost"
 HOST_B = "beta.localhost"
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "app" / "translations"
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
+def compiled_translations():
+    """Compile each catalog whose .mo is missing or older than its .po, as `make` does, so that
+    `pytest` alone works on a fresh clone (the .mo files are not in git)."""
+    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/*.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po:
+            catalog = read_po(po)
+        # Write beside the target and rename, so a concurrent run never reads half a file.
+        fd, temporary = tempfile.mkstemp(dir=mo_path.parent, suffix=".mo.tmp")
+        with os.fdopen(fd, "wb") as mo:
+            write_mo(mo, catalog)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, mo_path)
+    return TRANSLATIONS
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, compiled_translations):
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():

@@ -13,6 +13,8 @@ from flask import current_app
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from app.web.i18n import _
+
 MIN_LENGTH = 15
 MAX_LENGTH = 128
 ZXCVBN_MAX = 72
@@ -55,22 +57,28 @@ def password_problems(password: str, *, username: str = "", agency_name: str = "
     lowered = password.lower()
     if len(password) < MIN_LENGTH:
         return [
-            f"Use at least {MIN_LENGTH} characters. Three or four everyday words that do not "
-            "belong together are easy to remember and hard to guess."
+            _(
+                "Use at least %(min)d characters. Three or four everyday words that do not "
+                "belong together are easy to remember and hard to guess.",
+                min=MIN_LENGTH,
+            )
         ]
     if len(password) > MAX_LENGTH:
-        return [f"Use at most {MAX_LENGTH} characters."]
+        return [_("Use at most %(max)d characters.", max=MAX_LENGTH)]
     compact = "".join(lowered.split())
     if lowered in _COMMON or compact in _COMMON:
-        return ["That password is on a list of common or breached passwords. Choose another."]
-    for word, label in ((username, "your login name"), (agency_name, "the agency's name")):
+        return [_("That password is on a list of common or breached passwords. Choose another.")]
+    for word, message in (
+        (username, _("Do not use your login name in your password.")),
+        (agency_name, _("Do not use the agency's name in your password.")),
+    ):
         word = "".join((word or "").lower().split())
         if len(word) >= 4 and word in compact:
-            return [f"Do not use {label} in your password."]
+            return [message]
     if len(set(compact)) <= 3:
-        return ["Avoid repeating the same few characters."]
+        return [_("Avoid repeating the same few characters.")]
     # zxcvbn refuses more than 72 characters; a strong start makes the whole strong enough.
     result = zxcvbn(password[:ZXCVBN_MAX], user_inputs=[username or "", agency_name or ""])
     if result["score"] < 3:
-        return ["That password is too easy to guess (a pattern or a common phrase). Choose another."]
+        return [_("That password is too easy to guess (a pattern or a common phrase). Choose another.")]
     return []

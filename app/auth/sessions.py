@@ -8,12 +8,14 @@ the forced password change.
 """
 
 from flask import current_app, flash, g, redirect, request, session, url_for
+from flask_babel import refresh as refresh_locale
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from app.extensions import db, login_manager
 from app.models import User, utcnow
 from app.web.htmx import is_partial_request
+from app.web.i18n import _
 
 # Endpoints anyone may open. Everything else needs a signed-in user (protected by default).
 PUBLIC_ENDPOINTS = {
@@ -65,6 +67,7 @@ def start_session(user: User) -> None:
     now = utcnow().timestamp()
     session["signed_in_at"] = now
     session["seen_at"] = now
+    refresh_locale()  # from here on the page speaks the user's language, not the browser's
 
 
 def begin_two_step(user: User, next_url: str | None) -> None:
@@ -94,9 +97,9 @@ def enforce_session():
         now = utcnow().timestamp()
         idle_limit = g.agency.session_idle_minutes * 60
         if now - session.get("signed_in_at", 0) > current_app.config["PERMANENT_SESSION_LIFETIME"]:
-            end_session("Your session ended after 12 hours. Please sign in again.")
+            end_session(_("Your session ended after 12 hours. Please sign in again."))
         elif now - session.get("seen_at", 0) > idle_limit:
-            end_session("You were signed out after a period of inactivity.")
+            end_session(_("You were signed out after a period of inactivity."))
         elif endpoint not in BACKGROUND_ENDPOINTS:
             session["seen_at"] = now
     if current_user.is_authenticated:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import TenantScoped, UTCDateTime, utcnow
+from app.web.i18n import _l
 
 REL_SELF = "self"
 REL_LEGAL = "legal_representative"
@@ -14,10 +15,10 @@ REL_EMERGENCY = "emergency_contact"
 REL_PAYER = "payer"
 RELATIONSHIPS = (REL_SELF, REL_LEGAL, REL_EMERGENCY, REL_PAYER)
 RELATIONSHIP_LABELS = {
-    REL_SELF: "Client",
-    REL_LEGAL: "Legal representative",
-    REL_EMERGENCY: "Emergency contact / family",
-    REL_PAYER: "Payer",
+    REL_SELF: _l("Client"),
+    REL_LEGAL: _l("Legal representative"),
+    REL_EMERGENCY: _l("Emergency contact / family"),
+    REL_PAYER: _l("Payer"),
 }
 
 client_link_hidden_categories = Table(

@@ -7,7 +7,7 @@ answers with what the user may see of the schedule today (policies decide, not t
 
 The feed leaves the portal and sits in third-party calendar apps, so it carries no health
 information: a visit is "Care visit — <caregiver first name>" with its times and status, never
-tasks, notes or anything from the care plan.
+tasks, notes or anything from the care plan. The words are in the subscriber's language.
 """
 
 import hashlib
@@ -25,6 +25,7 @@ from app.extensions import db
 from app.models import Agency, CalendarFeedToken, User, Visit, utcnow
 from app.models.user import ROLE_PORTAL
 from app.services import audit
+from app.web.i18n import _
 
 FEED_DAYS_BACK = 90
 FEED_DAYS_AHEAD = 90
@@ -113,12 +114,16 @@ def _uid_domain(agency: Agency) -> str:
 
 
 def _summary(visit: Visit, several_clients: bool) -> str:
-    summary = "Care visit"
+    caregiver = visit.caregiver.first_name if visit.caregiver is not None else None
+    if several_clients and caregiver:
+        return _(
+            "Care visit for %(client)s — %(caregiver)s", client=visit.client.first_name, caregiver=caregiver
+        )
     if several_clients:
-        summary += f" for {visit.client.first_name}"
-    if visit.caregiver is not None:
-        summary += f" — {visit.caregiver.first_name}"
-    return summary
+        return _("Care visit for %(client)s", client=visit.client.first_name)
+    if caregiver:
+        return _("Care visit — %(caregiver)s", caregiver=caregiver)
+    return _("Care visit")
 
 
 def feed_visits(user: User, now: datetime | None = None) -> tuple[list[Visit], bool]:
@@ -149,7 +154,7 @@ def build_calendar(agency: Agency, visits: list[Visit], several_clients: bool) -
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", f"{agency.name} visits")
+    calendar.add("x-wr-calname", _("%(agency)s visits", agency=agency.name))
     calendar.add("x-wr-timezone", agency.time_zone)
     calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT1H")

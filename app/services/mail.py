@@ -3,6 +3,8 @@ worker (`flask outbox run`) sends due rows with Flask-Mail, a timeout and a veri
 retrying with exponential back-off. A dead mail server delays mail; it never loses it.
 
 Mails never carry health information: they say something is waiting and link to the portal.
+They are written in the recipient's language when it is known (a portal user's or a staff member's
+setting), else in the deployment's default language (BABEL_DEFAULT_LOCALE, English).
 """
 
 import smtplib
@@ -11,6 +13,7 @@ import time
 from datetime import timedelta
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from flask_mail import Connection, Message
 from sqlalchemy import select
 
@@ -21,9 +24,13 @@ from app.models.outbox import MAIL_FAILED, MAIL_PENDING, MAIL_SENT
 MAX_BACKOFF = timedelta(hours=6)
 
 
-def queue_mail(to_address: str, template: str, *, agency=None, **context) -> OutboxMail:
-    """Render templates/email/<template>.txt (first line is the subject) into an outbox row."""
-    rendered = render_template(f"email/{template}.txt", agency=agency, **context)
+def queue_mail(
+    to_address: str, template: str, *, agency=None, locale: str | None = None, **context
+) -> OutboxMail:
+    """Render templates/email/<template>.txt (first line is the subject) into an outbox row, in the
+    recipient's `locale` — never in the language of whoever's request triggered the mail."""
+    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        rendered = render_template(f"email/{template}.txt", agency=agency, **context)
     subject, _, body = rendered.partition("\n")
     row = OutboxMail(
         agency_id=agency.id if agency is not None else None,

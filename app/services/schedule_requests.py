@@ -19,9 +19,11 @@ from app.models.user import ROLE_STAFF
 from app.models.visit import REQUEST_DECLINED, REQUEST_HANDLED, REQUEST_OPEN
 from app.services import audit
 from app.services.mail import queue_mail
+from app.web.i18n import _l
 
 DECISIONS = (REQUEST_HANDLED, REQUEST_DECLINED)
-STATUS_LABELS = {REQUEST_OPEN: "Open", REQUEST_HANDLED: "Handled", REQUEST_DECLINED: "Declined"}
+# Translators: the status of a schedule request (in Spanish "solicitud", feminine).
+STATUS_LABELS = {REQUEST_OPEN: _l("Open"), REQUEST_HANDLED: _l("Handled"), REQUEST_DECLINED: _l("Declined")}
 STAFF_NOTE_MAX = 2000
 
 
@@ -59,8 +61,9 @@ def active_tasks(agency: Agency) -> list[Task]:
     ).all()
 
 
-def office_recipient(agency: Agency) -> str | None:
-    """Who hears of new requests: the staff member chosen in office settings, else the office address."""
+def office_recipient(agency: Agency) -> tuple[str | None, str | None]:
+    """Who hears of new requests: the staff member chosen in office settings, else the office address.
+    Returns the address and its reader's language (None for the office address: not known)."""
     if agency.schedule_request_recipient_id:
         staff = db.session.scalar(
             select(User).where(
@@ -71,8 +74,8 @@ def office_recipient(agency: Agency) -> str | None:
             )
         )
         if staff is not None and staff.email:
-            return staff.email
-    return agency.contact_email
+            return staff.email, staff.language
+    return agency.contact_email, None
 
 
 def create_request(
@@ -112,12 +115,13 @@ def create_request(
     db.session.add(request_row)
     db.session.flush()
     audit.record("schedule_request.created", target=request_row, client_id=client.id, actor=requester)
-    recipient = office_recipient(agency)
+    recipient, language = office_recipient(agency)
     if recipient:
         queue_mail(
             recipient,
             "schedule_request",
             agency=agency,
+            locale=language,
             requester=requester,
             client=client,
             link=url_for("admin.schedule_requests", _external=True),

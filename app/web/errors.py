@@ -5,18 +5,19 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
 from app.web.htmx import render_page
+from app.web.i18n import _, _l
 
 MESSAGES = {
-    400: "The request could not be understood.",
-    401: "Please sign in to continue.",
-    403: "You are not allowed to do that.",
-    404: "We could not find that page.",
-    405: "That action is not allowed here.",
-    409: "Someone else changed this at the same time. Reload and try again.",
-    413: "That file is too large.",
-    422: "Please correct the errors and try again.",
-    429: "Too many attempts. Please wait a little and try again.",
-    500: "Something went wrong on our side. Please try again.",
+    400: _l("The request could not be understood."),
+    401: _l("Please sign in to continue."),
+    403: _l("You are not allowed to do that."),
+    404: _l("We could not find that page."),
+    405: _l("That action is not allowed here."),
+    409: _l("Someone else changed this at the same time. Reload and try again."),
+    413: _l("That file is too large."),
+    422: _l("Please correct the errors and try again."),
+    429: _l("Too many attempts. Please wait a little and try again."),
+    500: _l("Something went wrong on our side. Please try again."),
 }
 
 
@@ -24,7 +25,7 @@ def _render(error: HTTPException):
     code = error.code or 500
     message = MESSAGES.get(code, error.description)
     if code == 400 and "CSRF" in (error.description or ""):
-        message = "Your form expired. Please go back, reload the page and try again."
+        message = _("Your form expired. Please go back, reload the page and try again.")
     response = render_page(
         "errors/page.html", fragment="errors/_error.html", status=code, code=code, message=message
     )

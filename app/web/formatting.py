@@ -1,10 +1,52 @@
-"""Jinja filters: money from integer cents, and datetimes in the viewer's time zone."""
+"""Jinja filters: money from integer cents, and dates and times in the viewer's time zone and language.
 
-from datetime import datetime
+Dates go through Flask-Babel with one CLDR pattern per named style and language, so the English
+wording stays exactly as before ("Thursday, November 26") while Spanish reads naturally
+("jueves, 26 de noviembre"). Money keeps the US form ($1,234.56) in every language: the agencies
+bill in US dollars.
+"""
+
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import g
+from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
+
+# Named styles → CLDR date patterns (https://unicode.org/reports/tr35/tr35-dates.html), per language.
+# A language without its own table uses the English one. Spanish keeps "9:00 a. m." on one line
+# (a no-break space; CLDR puts a narrow one inside "a. m.").
+PATTERNS = {
+    "en": {
+        "time": "h:mm a",  # 9:00 AM
+        "datetime": "EEE MMM d, h:mm a",  # Thu Nov 26, 9:00 AM
+        "date": "MMM d, y",  # Nov 26, 2026
+        "date_time": "MMM d, y h:mm a",  # Nov 26, 2026 9:00 AM
+        "weekday_date": "EEE MMM d, y",  # Thu Nov 26, 2026
+        "day": "EEEE, MMMM d",  # Thursday, November 26
+        "full_day": "EEEE, MMMM d, y",  # Thursday, November 26, 2026
+        "long_date": "MMMM d, y",  # November 26, 2026
+        "month": "MMMM y",  # November 2026
+        # A week: (first day, last day), joined by " – ".
+        "week_same_month": ("MMMM d", "d, y"),  # November 22 – 28, 2026
+        "week_same_year": ("MMM d", "MMM d, y"),  # Nov 29 – Dec 5, 2026
+        "week": ("MMM d, y", "MMM d, y"),  # Dec 27, 2026 – Jan 2, 2027
+    },
+    "es": {
+        "time": "h:mm\u00a0a",  # 9:00 a. m.
+        "datetime": "EEE d MMM, h:mm\u00a0a",  # jue 26 nov, 9:00 a. m.
+        "date": "d MMM y",  # 26 nov 2026
+        "date_time": "d MMM y, h:mm\u00a0a",  # 26 nov 2026, 9:00 a. m.
+        "weekday_date": "EEE d MMM y",  # jue 26 nov 2026
+        "day": "EEEE, d 'de' MMMM",  # jueves, 26 de noviembre
+        "full_day": "EEEE, d 'de' MMMM 'de' y",  # jueves, 26 de noviembre de 2026
+        "long_date": "d 'de' MMMM 'de' y",  # 26 de noviembre de 2026
+        "month": "MMMM 'de' y",  # noviembre de 2026
+        "week_same_month": ("d", "d 'de' MMMM 'de' y"),  # 22 – 28 de noviembre de 2026
+        "week_same_year": ("d MMM", "d MMM y"),  # 29 nov – 5 dic 2026
+        "week": ("d MMM y", "d MMM y"),  # 27 dic 2026 – 2 ene 2027
+    },
+}
 
 
 def money(cents: int | None) -> str:
@@ -22,12 +64,37 @@ def viewer_zone() -> ZoneInfo:
     return ZoneInfo(name or (agency.time_zone if agency else "UTC"))
 
 
-def local(moment: datetime | None, fmt: str = "%a %b %-d, %-I:%M %p") -> str:
-    if moment is None:
+def _pattern(style: str) -> str | tuple[str, str]:
+    locale = get_locale()
+    table = PATTERNS.get(locale.language if locale else "en", PATTERNS["en"])
+    return table[style]
+
+
+def when(value: date | datetime | None, style: str = "datetime", zone: ZoneInfo | None = None) -> str:
+    """A date or an instant in the request's language; an instant is shown in `zone`, by default
+    the viewer's (their own time zone, else the agency's)."""
+    if value is None:
         return ""
-    return moment.astimezone(viewer_zone()).strftime(fmt)
+    pattern = _pattern(style)
+    if isinstance(value, datetime):
+        moment = value.astimezone(zone or viewer_zone())
+        # Already in the right zone: Flask-Babel must not move it to its own default (UTC).
+        return format_datetime(moment, pattern, rebase=False)
+    return format_date(value, pattern)
+
+
+def week_span(first: date, last: date) -> str:
+    """A week's title, "Nov 29 – Dec 5, 2026", shortened when both ends share the month or year."""
+    if first.year != last.year:
+        style = "week"
+    elif first.month != last.month:
+        style = "week_same_year"
+    else:
+        style = "week_same_month"
+    start_pattern, end_pattern = _pattern(style)
+    return f"{format_date(first, start_pattern)} – {format_date(last, end_pattern)}"
 
 
 def init_formatting(app) -> None:
     app.add_template_filter(money)
-    app.add_template_filter(local)
+    app.add_template_filter(when)

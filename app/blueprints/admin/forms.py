@@ -6,43 +6,46 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Validation
 
 from app.auth.passwords import password_problems
 from app.models.client import RELATIONSHIP_LABELS
+from app.web.i18n import _, _l
 
 
 class PersonForm(FlaskForm):
     first_name = StringField(
-        "First name", validators=[DataRequired("Enter the first name."), Length(max=100)]
+        _l("First name"), validators=[DataRequired(_l("Enter the first name.")), Length(max=100)]
     )
-    last_name = StringField("Last name", validators=[DataRequired("Enter the last name."), Length(max=100)])
+    last_name = StringField(
+        _l("Last name"), validators=[DataRequired(_l("Enter the last name.")), Length(max=100)]
+    )
     email = EmailField(
-        "E-mail",
-        validators=[Optional(), Email("Enter an e-mail address like name@example.com."), Length(max=254)],
+        _l("E-mail"),
+        validators=[Optional(), Email(_l("Enter an e-mail address like name@example.com.")), Length(max=254)],
     )
-    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
     role = SelectField(
-        "Kind of account",
-        choices=[("portal", "Portal user (client, family, payer)"), ("staff", "Office staff")],
+        _l("Kind of account"),
+        choices=[("portal", _l("Portal user (client, family, payer)")), ("staff", _l("Office staff"))],
     )
-    client_id = SelectField("Client", coerce=str, validators=[Optional()])
-    relationship = SelectField("Relationship", choices=list(RELATIONSHIP_LABELS.items()))
-    may_view_care_plan = BooleanField("May view the care plan (legal representative)")
-    may_view_invoices = BooleanField("May view invoices (emergency contact)")
+    client_id = SelectField(_l("Client"), coerce=str, validators=[Optional()])
+    relationship = SelectField(_l("Relationship"), choices=list(RELATIONSHIP_LABELS.items()))
+    may_view_care_plan = BooleanField(_l("May view the care plan (legal representative)"))
+    may_view_invoices = BooleanField(_l("May view invoices (emergency contact)"))
     access = SelectField(
-        "First sign-in",
+        _l("First sign-in"),
         choices=[
-            ("email", "Send portal credentials by e-mail (login name and a one-time link)"),
-            ("temporary", "Set a temporary password I will give them"),
+            ("email", _l("Send portal credentials by e-mail (login name and a one-time link)")),
+            ("temporary", _l("Set a temporary password I will give them")),
         ],
     )
-    temporary_password = PasswordField("Temporary password", validators=[Optional()])
+    temporary_password = PasswordField(_l("Temporary password"), validators=[Optional()])
 
     def validate_client_id(self, field):
         if self.role.data == "portal" and not field.data:
-            raise ValidationError("Choose the client this person is linked to.")
+            raise ValidationError(_("Choose the client this person is linked to."))
 
     def validate_access(self, field):
         if field.data == "email" and not self.email.data:
             raise ValidationError(
-                "Credentials go by e-mail: enter an e-mail address or set a temporary password."
+                _("Credentials go by e-mail: enter an e-mail address or set a temporary password.")
             )
 
     def validate_temporary_password(self, field):
@@ -55,7 +58,7 @@ class PersonForm(FlaskForm):
 
 class TemporaryPasswordForm(FlaskForm):
     temporary_password = PasswordField(
-        "Temporary password", validators=[DataRequired("Enter a temporary password.")]
+        _l("Temporary password"), validators=[DataRequired(_l("Enter a temporary password."))]
     )
 
     def validate_temporary_password(self, field):

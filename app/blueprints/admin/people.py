@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import Client, ClientLink, User
 from app.models.client import REL_EMERGENCY, REL_LEGAL, RELATIONSHIP_LABELS
 from app.web.htmx import render_page
+from app.web.i18n import _
 from app.web.tenancy import get_scoped_or_404
 
 
@@ -60,10 +61,21 @@ def new_person():
         if temporary is None:
             services.send_credentials(user)
             flash(
-                f"Account {user.username} created; credentials are on their way to {user.email}.", "success"
+                _(
+                    "Account %(username)s created; credentials are on their way to %(email)s.",
+                    username=user.username,
+                    email=user.email,
+                ),
+                "success",
             )
         else:
-            flash(f"Account {user.username} created with the temporary password you set.", "success")
+            flash(
+                _(
+                    "Account %(username)s created with the temporary password you set.",
+                    username=user.username,
+                ),
+                "success",
+            )
         return redirect(url_for("admin.person", user_id=user.id), 303)
     status = 422 if request.method == "POST" else 200
     return render_page("admin/person_new.html", status=status, form=form)
@@ -91,24 +103,25 @@ def _person_page(user, status=200, password_form=None, error=None):
 
 
 def _mail_to(user_id, send, done_message):
-    """Run a mail-sending action for a person with an e-mail address; without one, say so (422)."""
+    """Run a mail-sending action for a person with an e-mail address; without one, say so (422).
+    `done_message` is a translated text with an %(email)s placeholder."""
     user = get_scoped_or_404(User, user_id)
     if not user.email:
         return _person_page(
-            user, 422, error="This person has no e-mail address. Set a temporary password instead."
+            user, 422, error=_("This person has no e-mail address. Set a temporary password instead.")
         )
     send(user)
-    return _done(user, done_message.format(email=user.email))
+    return _done(user, done_message % {"email": user.email})
 
 
 @bp.route("/people/<int:user_id>/credentials", methods=["POST"])
 def send_credentials(user_id):
-    return _mail_to(user_id, services.send_credentials, "Credentials sent to {email}.")
+    return _mail_to(user_id, services.send_credentials, _("Credentials sent to %(email)s."))
 
 
 @bp.route("/people/<int:user_id>/reset-email", methods=["POST"])
 def send_reset_email(user_id):
-    return _mail_to(user_id, services.send_reset_email, "A reset link was sent to {email}.")
+    return _mail_to(user_id, services.send_reset_email, _("A reset link was sent to %(email)s."))
 
 
 @bp.route("/people/<int:user_id>/temporary-password", methods=["POST"])
@@ -118,13 +131,15 @@ def temporary_password(user_id):
     if not form.validate_on_submit():
         return _person_page(user, 422, password_form=form)
     services.set_temporary_password(user, form.temporary_password.data)
-    return _done(user, "Temporary password set. They must choose their own at the next sign-in.")
+    return _done(user, _("Temporary password set. They must choose their own at the next sign-in."))
 
 
 @bp.route("/people/<int:user_id>/lock", methods=["POST"])
 def lock(user_id):
     user = get_scoped_or_404(User, user_id)
     if user.id == current_user.id:
-        return _person_page(user, 422, error="You cannot lock your own account.")
+        return _person_page(user, 422, error=_("You cannot lock your own account."))
     services.set_locked(user, request.form.get("locked") == "1")
-    return _done(user, "Account locked; every session ended." if user.is_locked else "Account unlocked.")
+    return _done(
+        user, _("Account locked; every session ended.") if user.is_locked else _("Account unlocked.")
+    )

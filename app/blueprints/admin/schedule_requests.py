@@ -14,15 +14,16 @@ from app.blueprints.admin import bp
 from app.models import ScheduleRequest
 from app.services import schedule_requests as service
 from app.web.htmx import is_partial_request, render_page
+from app.web.i18n import _, _l
 from app.web.tenancy import get_scoped_or_404
 
 
 class DecisionForm(FlaskForm):
     staff_note = TextAreaField(
-        "Note for the family",
+        _l("Note for the family"),
         validators=[
             Optional(),
-            Length(max=service.STAFF_NOTE_MAX, message="Please keep the note under 2000 characters."),
+            Length(max=service.STAFF_NOTE_MAX, message=_l("Please keep the note under %(max)d characters.")),
         ],
     )
 
@@ -30,12 +31,12 @@ class DecisionForm(FlaskForm):
         """The pressed button decides; declining needs a reason the family can read."""
         self.decision = decision
         if decision not in service.DECISIONS:
-            self.staff_note.errors = [*self.staff_note.errors, "Choose Handled or Declined."]
+            self.staff_note.errors = [*self.staff_note.errors, _("Choose Handled or Declined.")]
             return False
         if decision == "declined" and not (self.staff_note.data or "").strip():
             self.staff_note.errors = [
                 *self.staff_note.errors,
-                "Say why, so the family knows what to do next.",
+                _("Say why, so the family knows what to do next."),
             ]
             return False
         return True
@@ -66,8 +67,11 @@ def decide_schedule_request(request_id):
     decision = request.form.get("decision")
     if form.validate_on_submit() and form.check_decision(decision):
         service.decide_request(row, current_user._get_current_object(), decision, form.staff_note.data)
-        label = service.STATUS_LABELS[decision].lower()
-        message = f"Request from {row.requested_by.display_name} for {row.client.first_name} marked {label}."
+        names = {"person": row.requested_by.display_name, "client": row.client.first_name}
+        if decision == "handled":
+            message = _("Request from %(person)s for %(client)s marked handled.", **names)
+        else:
+            message = _("Request from %(person)s for %(client)s marked declined.", **names)
         if is_partial_request():
             return render_template(
                 "admin/_schedule_request_row.html", **_context(r=row, form=form, message=message)

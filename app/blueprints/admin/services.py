@@ -71,7 +71,7 @@ def send_credentials(user: User) -> None:
     """Mail the login name and a one-time, 24-hour link to "choose your password"."""
     spend_tokens(user)  # an earlier welcome link stops working
     link = url_for("auth.welcome", token=make_token(user, "welcome"), _external=True)
-    queue_mail(user.email, "welcome", agency=g.agency, user=user, link=link)
+    queue_mail(user.email, "welcome", agency=g.agency, locale=user.language, user=user, link=link)
     audit.record("credentials.sent", target=user)
 
 

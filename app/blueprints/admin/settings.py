@@ -14,6 +14,7 @@ from app.models import User
 from app.models.agency import PAYMENT_GATEWAYS
 from app.services import audit
 from app.web.htmx import render_page
+from app.web.i18n import _, _l
 
 US_ZONES = [
     z for z in sorted(available_timezones()) if z.startswith("America/") or z.startswith("Pacific/Honolulu")
@@ -21,32 +22,39 @@ US_ZONES = [
 
 
 class OfficeSettingsForm(FlaskForm):
-    name = StringField("Agency name", validators=[DataRequired("Enter the agency's name."), Length(max=200)])
-    contact_email = EmailField(
-        "Office e-mail", validators=[Optional(), Email("Enter an e-mail address like office@example.com.")]
+    name = StringField(
+        _l("Agency name"), validators=[DataRequired(_l("Enter the agency's name.")), Length(max=200)]
     )
-    contact_phone = StringField("Office phone", validators=[Optional(), Length(max=40)])
-    address = TextAreaField("Address", validators=[Optional(), Length(max=500)])
-    time_zone = SelectField("Time zone", choices=[(z, z) for z in US_ZONES])
-    schedule_request_recipient_id = SelectField("Schedule requests go to", coerce=int)
+    contact_email = EmailField(
+        _l("Office e-mail"),
+        validators=[Optional(), Email(_l("Enter an e-mail address like office@example.com."))],
+    )
+    contact_phone = StringField(_l("Office phone"), validators=[Optional(), Length(max=40)])
+    address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=500)])
+    time_zone = SelectField(_l("Time zone"), choices=[(z, z) for z in US_ZONES])
+    schedule_request_recipient_id = SelectField(_l("Schedule requests go to"), coerce=int)
     schedule_request_horizon_days = IntegerField(
-        "Requests may be made up to this many days ahead",
-        validators=[NumberRange(7, 366, "Choose between 7 and 366 days.")],
+        _l("Requests may be made up to this many days ahead"),
+        validators=[NumberRange(7, 366, _l("Choose between %(min)s and %(max)s days."))],
     )
     message_template = TextAreaField(
-        "Template for “E-mail the agency”", validators=[Optional(), Length(max=2000)]
+        _l("Template for “E-mail the agency”"), validators=[Optional(), Length(max=2000)]
     )
     session_idle_minutes = IntegerField(
-        "Sign out after this many idle minutes",
-        validators=[NumberRange(5, 120, "Choose between 5 and 120 minutes.")],
+        _l("Sign out after this many idle minutes"),
+        validators=[NumberRange(5, 120, _l("Choose between %(min)s and %(max)s minutes."))],
     )
     security_questions_enabled = BooleanField(
-        "Let portal users reset their password with a security question"
+        _l("Let portal users reset their password with a security question")
     )
-    staff_two_factor_required = BooleanField("Require two-step sign-in for office staff")
+    staff_two_factor_required = BooleanField(_l("Require two-step sign-in for office staff"))
     payment_gateway = SelectField(
-        "Online payment",
-        choices=[("none", "None"), ("manual", "Record cheques and transfers by hand"), ("stripe", "Stripe")],
+        _l("Online payment"),
+        choices=[
+            ("none", _l("None")),
+            ("manual", _l("Record cheques and transfers by hand")),
+            ("stripe", "Stripe"),
+        ],
     )
 
 
@@ -75,7 +83,7 @@ def settings():
         .where(User.agency_id == agency.id, User.role == "staff", User.is_active.is_(True))
         .order_by(User.last_name, User.first_name)
     ).all()
-    form.schedule_request_recipient_id.choices = [(0, "The office e-mail address")] + [
+    form.schedule_request_recipient_id.choices = [(0, _("The office e-mail address"))] + [
         (u.id, u.display_name) for u in staff
     ]
     if request.method == "GET":
@@ -96,7 +104,7 @@ def settings():
         assert agency.payment_gateway in PAYMENT_GATEWAYS
         if changed:
             audit.record("office_settings.changed", target=agency, fields=sorted(changed))
-        flash("Office settings saved." if changed else "Nothing changed.", "success")
+        flash(_("Office settings saved.") if changed else _("Nothing changed."), "success")
         return redirect(url_for("admin.settings"), 303)
     status = 422 if request.method == "POST" else 200
     return render_page("admin/settings.html", status=status, form=form)

@@ -5,20 +5,24 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from app.auth.passwords import MAX_LENGTH, password_problems
+from app.web.i18n import _, _l
 
+# The English question is what is stored (and shown back translated); the label is what the user reads.
 SECURITY_QUESTIONS = [
-    ("", "Choose a question"),
-    ("What was the name of your first school?", "What was the name of your first school?"),
-    ("What street did you grow up on?", "What street did you grow up on?"),
-    ("What was the name of your first pet?", "What was the name of your first pet?"),
-    ("In what town did your parents meet?", "In what town did your parents meet?"),
+    ("", _l("Choose a question")),
+    ("What was the name of your first school?", _l("What was the name of your first school?")),
+    ("What street did you grow up on?", _l("What street did you grow up on?")),
+    ("What was the name of your first pet?", _l("What was the name of your first pet?")),
+    ("In what town did your parents meet?", _l("In what town did your parents meet?")),
 ]
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Login name", validators=[DataRequired("Enter your login name."), Length(max=80)])
+    username = StringField(
+        _l("Login name"), validators=[DataRequired(_l("Enter your login name.")), Length(max=80)]
+    )
     password = PasswordField(
-        "Password", validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH * 4)]
+        _l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=MAX_LENGTH * 4)]
     )
 
 
@@ -26,20 +30,22 @@ class NewPasswordForm(FlaskForm):
     """Choose a password; the view passes the login name and agency name for the checks."""
 
     new_password = PasswordField(
-        "New password",
-        validators=[DataRequired("Choose a password.")],
-        description="At least 15 characters. Three or four everyday words are easy to remember.",
+        _l("New password"),
+        validators=[DataRequired(_l("Choose a password."))],
+        description=_l("At least 15 characters. Three or four everyday words are easy to remember."),
     )
     confirm_password = PasswordField(
-        "Type it again",
+        _l("Type it again"),
         validators=[
-            DataRequired("Type the password again."),
-            EqualTo("new_password", "The two passwords differ."),
+            DataRequired(_l("Type the password again.")),
+            EqualTo("new_password", _l("The two passwords differ.")),
         ],
     )
-    security_question = SelectField("Security question", choices=SECURITY_QUESTIONS, validators=[Optional()])
+    security_question = SelectField(
+        _l("Security question"), choices=SECURITY_QUESTIONS, validators=[Optional()]
+    )
     # Both or neither: the question is optional, but a chosen one needs its answer.
-    security_answer = StringField("Answer", validators=[Length(max=200)])
+    security_answer = StringField(_l("Answer"), validators=[Length(max=200)])
 
     def __init__(self, *args, username="", agency_name="", ask_question=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,14 +66,14 @@ class NewPasswordForm(FlaskForm):
         if not answer and not self.security_question.data:
             return
         if not self.security_question.data:
-            raise ValidationError("Choose a security question.")
+            raise ValidationError(_("Choose a security question."))
         if len(answer) < 3:
-            raise ValidationError("Give an answer of at least 3 characters.")
+            raise ValidationError(_("Give an answer of at least 3 characters."))
 
 
 class ChangePasswordForm(NewPasswordForm):
     current_password = PasswordField(
-        "Current password", validators=[DataRequired("Enter your current password.")]
+        _l("Current password"), validators=[DataRequired(_l("Enter your current password."))]
     )
 
     def __init__(self, *args, **kwargs):
@@ -77,21 +83,23 @@ class ChangePasswordForm(NewPasswordForm):
 
 
 class ForgotForm(FlaskForm):
-    username = StringField("Login name", validators=[DataRequired("Enter your login name."), Length(max=80)])
+    username = StringField(
+        _l("Login name"), validators=[DataRequired(_l("Enter your login name.")), Length(max=80)]
+    )
 
 
 class SecurityAnswerForm(FlaskForm):
-    username = StringField("Login name", validators=[DataRequired(), Length(max=80)])
-    answer = StringField("Answer", validators=[DataRequired("Enter your answer."), Length(max=200)])
+    username = StringField(_l("Login name"), validators=[DataRequired(), Length(max=80)])
+    answer = StringField(_l("Answer"), validators=[DataRequired(_l("Enter your answer.")), Length(max=200)])
 
 
 class TwoStepCodeForm(FlaskForm):
     code = StringField(
-        "6-digit code",
-        validators=[DataRequired("Enter the code from your authenticator app."), Length(max=12)],
-        description="Open your authenticator app and type the code it shows for this portal.",
+        _l("6-digit code"),
+        validators=[DataRequired(_l("Enter the code from your authenticator app.")), Length(max=12)],
+        description=_l("Open your authenticator app and type the code it shows for this portal."),
     )
 
 
 class TwoStepOffForm(FlaskForm):
-    password = PasswordField("Your password", validators=[DataRequired("Enter your password.")])
+    password = PasswordField(_l("Your password"), validators=[DataRequired(_l("Enter your password."))])

@@ -150,6 +150,7 @@ def send_reset_link(user: User) -> None:
         user.email,
         "password_reset",
         agency=g.agency,
+        locale=user.language,
         user=user,
         link=url_for("auth.reset", token=token, _external=True),
     )

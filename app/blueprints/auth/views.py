@@ -22,8 +22,9 @@ from app.extensions import limiter
 from app.models.user import new_stamp
 from app.services import audit
 from app.web.htmx import is_partial_request, render_page
+from app.web.i18n import N_, _
 
-WRONG_CREDENTIALS = (
+WRONG_CREDENTIALS = N_(
     "That login name and password do not match. After several wrong tries, sign-in pauses for a few minutes."
 )
 
@@ -76,11 +77,11 @@ def login():
         if user is not None:
             start_session(user)
             if user.must_change_password:
-                flash("Welcome. Please choose your own password before you continue.", "info")
+                flash(_("Welcome. Please choose your own password before you continue."), "info")
                 return _see_other(url_for("auth.change_password"))
             return _see_other(_safe_next(request.args.get("next")))
         _keep_changes()
-        error = WRONG_CREDENTIALS
+        error = _(WRONG_CREDENTIALS)
     status = 422 if request.method == "POST" else 200
     return render_page(
         "auth/login.html", fragment="auth/_login_form.html", status=status, form=form, error=error
@@ -93,7 +94,7 @@ def logout():
         user = current_user._get_current_object()
         user.session_stamp = new_stamp()  # ends this user's sessions everywhere
         audit.record("logout", actor=user)
-    end_session("You have signed out.")
+    end_session(_("You have signed out."))
     return _see_other(url_for("auth.login"))
 
 
@@ -115,16 +116,16 @@ def change_password():
     form = _new_password_form(ChangePasswordForm, user)
     if form.validate_on_submit():
         if not verify_secret(user.password_hash, form.current_password.data):
-            form.current_password.errors.append("That is not your current password.")
+            form.current_password.errors.append(_("That is not your current password."))
             audit.record("password.change_failed", actor=user)
             _keep_changes()
         elif verify_secret(user.password_hash, form.new_password.data):
             # A temporary password the office knows must not survive its own "change".
-            form.new_password.errors.append("Choose a password different from your current one.")
+            form.new_password.errors.append(_("Choose a password different from your current one."))
         else:
             services.set_password(user, form.new_password.data, how="change", **_question_fields(form))
             start_session(user)  # this session continues under the new stamp; the others end
-            flash("Your password has been changed.", "success")
+            flash(_("Your password has been changed."), "success")
             return _see_other(url_for("dashboard.index"))
     status = 422 if request.method == "POST" else 200
     return render_page(
@@ -132,7 +133,7 @@ def change_password():
         fragment="auth/_password_form.html",
         status=status,
         form=form,
-        title="Choose your password" if user.must_change_password else "Change password",
+        title=_("Choose your password") if user.must_change_password else _("Change password"),
     )
 
 
@@ -146,7 +147,7 @@ def welcome(token):
         services.set_password(user, form.new_password.data, how="welcome link", **_question_fields(form))
         audit.record("token.used", actor=user, purpose="welcome")
         start_session(user)
-        flash("Welcome! Your password is set.", "success")
+        flash(_("Welcome! Your password is set."), "success")
         return _see_other(url_for("dashboard.index"))
     status = 422 if request.method == "POST" else 200
     return render_page(
@@ -155,8 +156,8 @@ def welcome(token):
         status=status,
         form=form,
         user=user,
-        title=f"Welcome, {user.first_name}",
-        intro=f"Your login name is {user.username}. Choose your password to finish.",
+        title=_("Welcome, %(name)s", name=user.first_name),
+        intro=_("Your login name is %(username)s. Choose your password to finish.", username=user.username),
     )
 
 
@@ -171,8 +172,10 @@ def forgot():
         if user is not None:
             services.send_reset_link(user)
         flash(
-            "If that account has an e-mail address, we have sent a link to reset the password. "
-            "It works once, for one hour.",
+            _(
+                "If that account has an e-mail address, we have sent a link to reset the password. "
+                "It works once, for one hour."
+            ),
             "info",
         )
         return _see_other(url_for("auth.login"))
@@ -198,10 +201,15 @@ def forgot_question():
         _keep_changes()
         if ok:
             return _see_other(url_for("auth.reset", token=make_token(user, "reset")))
-        form.answer.errors.append("That answer does not match.")
+        form.answer.errors.append(_("That answer does not match."))
     status = 422 if request.method == "POST" else 200
     return render_page(
-        "auth/forgot_question.html", status=status, form=form, question=question, exhausted=exhausted
+        "auth/forgot_question.html",
+        status=status,
+        form=form,
+        # The stored question is the English text of a choice; show it in the reader's language.
+        question=_(question) if question else None,
+        exhausted=exhausted,
     )
 
 
@@ -215,7 +223,7 @@ def reset(token):
         services.set_password(user, form.new_password.data, how="reset link", **_question_fields(form))
         audit.record("token.used", actor=user, purpose="reset")
         end_session()
-        flash("Your password has been reset. Please sign in with it.", "success")
+        flash(_("Your password has been reset. Please sign in with it."), "success")
         return _see_other(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200
     return render_page(
@@ -224,8 +232,8 @@ def reset(token):
         status=status,
         form=form,
         user=user,
-        title="Choose a new password",
-        intro=f"Login name: {user.username}",
+        title=_("Choose a new password"),
+        intro=_("Login name: %(username)s", username=user.username),
     )
 
 
@@ -234,7 +242,7 @@ def reset(token):
 def two_step():
     user, next_url = pending_two_step_user()
     if user is None:
-        flash("Please sign in again.", "info")
+        flash(_("Please sign in again."), "info")
         return _see_other(url_for("auth.login"))
     form = TwoStepCodeForm()
     if form.validate_on_submit():
@@ -244,7 +252,9 @@ def two_step():
                 return _see_other(url_for("auth.change_password"))
             return _see_other(_safe_next(next_url))
         _keep_changes()
-        form.code.errors.append("That code is not right. Codes change every 30 seconds; try the newest one.")
+        form.code.errors.append(
+            _("That code is not right. Codes change every 30 seconds; try the newest one.")
+        )
     status = 422 if request.method == "POST" else 200
     return render_page("auth/two_step.html", fragment="auth/_two_step_form.html", status=status, form=form)
 
@@ -263,21 +273,28 @@ def two_step_setup():
             if services.totp_matches(user, code_form.code.data, secret):
                 services.enable_two_step(user, secret)
                 session.pop("totp_pending", None)
-                flash("Two-step sign-in is on. You will need your app each time you sign in.", "success")
+                flash(_("Two-step sign-in is on. You will need your app each time you sign in."), "success")
                 return _see_other(url_for("auth.two_step_setup"))
-            code_form.code.errors.append("That code does not match. Check the key and try the newest code.")
+            code_form.code.errors.append(
+                _("That code does not match. Check the key and try the newest code.")
+            )
     else:
         secret = None
         if not required and off_form.validate_on_submit():
             if verify_secret(user.password_hash, off_form.password.data):
                 services.disable_two_step(user)
-                flash("Two-step sign-in is off.", "success")
+                flash(_("Two-step sign-in is off."), "success")
                 return _see_other(url_for("auth.two_step_setup"))
-            off_form.password.errors.append("That is not your password.")
+            off_form.password.errors.append(_("That is not your password."))
             audit.record("two_step.disable_failed", actor=user)
             _keep_changes()
     status = 422 if request.method == "POST" else 200
     return render_page(
-        "auth/two_step_setup.html", status=status, code_form=code_form, off_form=off_form, required=required,
-        secret=secret, uri=services.totp_uri(user, secret) if secret else None,
+        "auth/two_step_setup.html",
+        status=status,
+        code_form=code_form,
+        off_form=off_form,
+        required=required,
+        secret=secret,
+        uri=services.totp_uri(user, secret) if secret else None,
     )

@@ -6,29 +6,32 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 from wtforms.validators import AnyOf, ValidationError
 
+from app.web.i18n import _, _l
+
+# Each language is named in itself, whatever the page's language.
 LANGUAGES = [("en", "English"), ("es", "Español")]
 
 # A short list keeps the page light on an old phone; the agency's zone and the user's current one
 # are added when missing.
 COMMON_ZONES = [
-    ("America/New_York", "Eastern time (New York)"),
-    ("America/Chicago", "Central time (Chicago)"),
-    ("America/Denver", "Mountain time (Denver)"),
-    ("America/Phoenix", "Mountain time, no daylight saving (Phoenix)"),
-    ("America/Los_Angeles", "Pacific time (Los Angeles)"),
-    ("America/Anchorage", "Alaska time (Anchorage)"),
-    ("Pacific/Honolulu", "Hawaii time (Honolulu)"),
-    ("America/Puerto_Rico", "Atlantic time (Puerto Rico)"),
-    ("America/Mexico_City", "Mexico City"),
-    ("Europe/London", "London"),
-    ("Europe/Madrid", "Madrid"),
-    ("UTC", "Coordinated Universal Time (UTC)"),
+    ("America/New_York", _l("Eastern time (New York)")),
+    ("America/Chicago", _l("Central time (Chicago)")),
+    ("America/Denver", _l("Mountain time (Denver)")),
+    ("America/Phoenix", _l("Mountain time, no daylight saving (Phoenix)")),
+    ("America/Los_Angeles", _l("Pacific time (Los Angeles)")),
+    ("America/Anchorage", _l("Alaska time (Anchorage)")),
+    ("Pacific/Honolulu", _l("Hawaii time (Honolulu)")),
+    ("America/Puerto_Rico", _l("Atlantic time (Puerto Rico)")),
+    ("America/Mexico_City", _l("Mexico City")),
+    ("Europe/London", _l("London")),
+    ("Europe/Madrid", _l("Madrid")),
+    ("UTC", _l("Coordinated Universal Time (UTC)")),
 ]
 
 
 def zone_choices(agency_zone: str, current: str | None) -> list[tuple[str, str]]:
-    choices = [("", f"The office's time zone ({agency_zone})")]
-    known = {value for value, _ in COMMON_ZONES}
+    choices = [("", _("The office's time zone (%(zone)s)", zone=agency_zone))]
+    known = {value for value, _label in COMMON_ZONES}
     for extra in (agency_zone, current):
         if extra and extra not in known:
             choices.append((extra, extra))
@@ -38,20 +41,20 @@ def zone_choices(agency_zone: str, current: str | None) -> list[tuple[str, str]]
 
 class SettingsForm(FlaskForm):
     language = SelectField(
-        "Language",
+        _l("Language"),
         choices=LANGUAGES,
         validate_choice=False,
-        validators=[AnyOf([code for code, _ in LANGUAGES], message="Choose English or Español.")],
+        validators=[AnyOf([code for code, _name in LANGUAGES], message=_l("Choose English or Español."))],
     )
     time_zone = SelectField(
-        "Time zone",
+        _l("Time zone"),
         validate_choice=False,
-        description="Visit times are shown in this time zone.",
+        description=_l("Visit times are shown in this time zone."),
     )
-    large_text = BooleanField("Larger text")
-    high_contrast = BooleanField("High contrast")
-    notify_messages = BooleanField("E-mail me when the office sends a message")
-    notify_visit_summary = BooleanField("E-mail me when a visit summary is ready")
+    large_text = BooleanField(_l("Larger text"))
+    high_contrast = BooleanField(_l("High contrast"))
+    notify_messages = BooleanField(_l("E-mail me when the office sends a message"))
+    notify_visit_summary = BooleanField(_l("E-mail me when a visit summary is ready"))
 
     def __init__(self, *args, agency_zone: str, current_zone: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,11 +65,11 @@ class SettingsForm(FlaskForm):
         if value == "":
             return
         if value not in {v for v, _ in self.time_zone.choices}:
-            raise ValidationError("Choose a time zone from the list.")
+            raise ValidationError(_("Choose a time zone from the list."))
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValidationError("Choose a time zone from the list.") from error
+            raise ValidationError(_("Choose a time zone from the list.")) from error
 
 
 class FeedForm(FlaskForm):

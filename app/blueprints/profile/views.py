@@ -8,6 +8,7 @@ from app.blueprints.profile import bp
 from app.blueprints.profile.forms import FeedForm, SettingsForm
 from app.services import audit, calendar_feed
 from app.web.htmx import is_partial_request, render_page
+from app.web.i18n import _
 
 SETTING_FIELDS = ("language", "large_text", "high_contrast", "notify_messages", "notify_visit_summary")
 DISPLAY_FIELDS = {"language", "large_text", "high_contrast"}
@@ -15,12 +16,12 @@ DISPLAY_FIELDS = {"language", "large_text", "high_contrast"}
 
 @bp.route("/profile/contact")
 def contact():
-    return render_page("coming_later.html", heading="Contact information")
+    return render_page("coming_later.html", heading=_("Contact information"))
 
 
 @bp.route("/profile/picture")
 def picture():
-    return render_page("coming_later.html", heading="Profile picture")
+    return render_page("coming_later.html", heading=_("Profile picture"))
 
 
 def _settings_form(user, **kwargs) -> SettingsForm:
@@ -55,6 +56,8 @@ def settings():
         return _settings_page(user, form)
     form = _settings_form(user)
     if form.validate_on_submit():
+        # Said in the language the form was filled in, before a language change takes effect.
+        saved_message = _("Your settings are saved.")
         changed = {}
         for name in SETTING_FIELDS:
             value = getattr(form, name).data
@@ -71,7 +74,7 @@ def settings():
             return render_page(
                 "profile/settings.html", fragment="profile/_settings_form.html", form=form, saved=True
             )
-        flash("Your settings are saved.", "success")
+        flash(saved_message, "success")
         if is_partial_request():
             # Text size, contrast and language change the whole page: reload it.
             response = make_response("", 200)
@@ -99,9 +102,9 @@ def feed_create():
 def feed_revoke():
     user = current_user._get_current_object()
     if FeedForm().validate_on_submit() and calendar_feed.revoke_token(user):
-        message = "Your calendar feed is switched off. Calendars subscribed to it stop updating."
+        message = _("Your calendar feed is switched off. Calendars subscribed to it stop updating.")
     else:
-        message = "You have no calendar feed to switch off."
+        message = _("You have no calendar feed to switch off.")
     if is_partial_request():
         return render_page(
             "profile/settings.html",

@@ -5,6 +5,7 @@ its hash; anything else — tampered, unknown, revoked, another agency's — ans
 """
 
 from flask import abort, current_app, g, request
+from flask_babel import force_locale
 
 from app.blueprints.schedule import bp
 from app.services import calendar_feed
@@ -18,7 +19,8 @@ def feed(token):
     if user is None:
         abort(404)
     visits, several_clients = calendar_feed.feed_visits(user)
-    body = calendar_feed.build_calendar(g.agency, visits, several_clients)
+    with force_locale(user.language or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        body = calendar_feed.build_calendar(g.agency, visits, several_clients)
     response = current_app.response_class(body, mimetype="text/calendar")
     # Private: a shared cache must never hold one family's visits; a few minutes spare the database.
     response.cache_control.private = True

@@ -10,6 +10,9 @@ from wtforms.fields import DateField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.web.formatting import when
+from app.web.i18n import _, _l
+
 CARE_NEEDED_MAX = 1000
 NOTES_MAX = 2000
 
@@ -21,46 +24,46 @@ class CheckboxListField(SelectMultipleField):
 
 class ScheduleRequestForm(FlaskForm):
     date = DateField(
-        "Date",
+        _l("Date"),
         format=["%Y-%m-%d", "%m/%d/%Y"],
-        validators=[InputRequired("Choose the date you would like care.")],
-        invalid_value_message="Enter the date as YYYY-MM-DD, for example 2026-12-01.",
+        validators=[InputRequired(_l("Choose the date you would like care."))],
+        invalid_value_message=_l("Enter the date as YYYY-MM-DD, for example 2026-12-01."),
     )
     start_time = TimeField(
-        "Start time",
+        _l("Start time"),
         format=["%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p"],
-        validators=[InputRequired("Choose a start time.")],
-        invalid_value_message="Enter the start time as hours and minutes, for example 09:00.",
+        validators=[InputRequired(_l("Choose a start time."))],
+        invalid_value_message=_l("Enter the start time as hours and minutes, for example 09:00."),
     )
     end_time = TimeField(
-        "End time",
+        _l("End time"),
         format=["%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p"],
-        validators=[InputRequired("Choose an end time.")],
-        invalid_value_message="Enter the end time as hours and minutes, for example 11:30.",
+        validators=[InputRequired(_l("Choose an end time."))],
+        invalid_value_message=_l("Enter the end time as hours and minutes, for example 11:30."),
     )
     care_needed = TextAreaField(
-        "What care is needed",
+        _l("What care is needed"),
         validators=[
-            DataRequired("Tell the office what care is needed."),
-            Length(max=CARE_NEEDED_MAX, message=f"Please keep this under {CARE_NEEDED_MAX} characters."),
+            DataRequired(_l("Tell the office what care is needed.")),
+            Length(max=CARE_NEEDED_MAX, message=_l("Please keep this under %(max)d characters.")),
         ],
-        description="For example: help with a bath and lunch, or company for an afternoon.",
+        description=_l("For example: help with a bath and lunch, or company for an afternoon."),
     )
     preferred_caregiver = SelectField(
-        "Preferred caregiver (optional)", choices=[], validate_choice=False, validators=[Optional()]
+        _l("Preferred caregiver (optional)"), choices=[], validate_choice=False, validators=[Optional()]
     )
     tasks = CheckboxListField(
-        "Tasks wanted (optional)",
+        _l("Tasks wanted (optional)"),
         coerce=int,
         choices=[],
-        invalid_choice_message="Choose tasks from the list.",
+        invalid_choice_message=_l("Choose tasks from the list."),
         validators=[Optional()],
     )
     notes = TextAreaField(
-        "Notes (optional)",
+        _l("Notes (optional)"),
         validators=[
             Optional(),
-            Length(max=NOTES_MAX, message=f"Please keep the notes under {NOTES_MAX} characters."),
+            Length(max=NOTES_MAX, message=_l("Please keep the notes under %(max)d characters.")),
         ],
     )
 
@@ -70,7 +73,7 @@ class ScheduleRequestForm(FlaskForm):
         self.horizon_days = horizon_days
         self.latest = today + timedelta(days=horizon_days)
         self.allowed_caregivers = {str(c.id): c for c in caregivers}
-        self.preferred_caregiver.choices = [("", "No preference")] + [
+        self.preferred_caregiver.choices = [("", _("No preference"))] + [
             (str(c.id), c.display_name) for c in caregivers
         ]
         self.tasks.choices = [(t.id, t.name) for t in tasks]
@@ -81,21 +84,24 @@ class ScheduleRequestForm(FlaskForm):
         if field.data is None:  # unreadable: the field already says so
             return
         if field.data <= self.today:
-            raise ValidationError("Choose a date after today. For care today, please call the office.")
+            raise ValidationError(_("Choose a date after today. For care today, please call the office."))
         if field.data > self.latest:
             raise ValidationError(
-                f"Requests can be made up to {self.horizon_days} days ahead, "
-                f"that is until {self.latest:%B} {self.latest.day}, {self.latest.year}."
+                _(
+                    "Requests can be made up to %(days)d days ahead, that is until %(date)s.",
+                    days=self.horizon_days,
+                    date=when(self.latest, "long_date"),
+                )
             )
 
     def validate_end_time(self, field):
         start = self.start_time.data
         if start is not None and field.data is not None and field.data <= start:
-            raise ValidationError("The end time must be after the start time.")
+            raise ValidationError(_("The end time must be after the start time."))
 
     def validate_preferred_caregiver(self, field):
         if field.data and field.data not in self.allowed_caregivers:
-            raise ValidationError("Choose a caregiver from the list, or no preference.")
+            raise ValidationError(_("Choose a caregiver from the list, or no preference."))
 
     @property
     def caregiver(self):

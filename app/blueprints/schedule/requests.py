@@ -14,6 +14,7 @@ from app.blueprints.schedule import bp
 from app.blueprints.schedule.forms import ScheduleRequestForm
 from app.services import schedule_requests as service
 from app.web.htmx import is_partial_request, render_page
+from app.web.i18n import _
 from app.web.portal import selected_client
 
 
@@ -60,9 +61,10 @@ def new_request():
             task_ids=form.tasks.data or [],
             notes=form.notes.data,
         )
-        message = (
-            f"Your request for {client.first_name} was sent to the office. "
-            "It is not a booked visit yet: the office will get back to you."
+        message = _(
+            "Your request for %(client)s was sent to the office. "
+            "It is not a booked visit yet: the office will get back to you.",
+            client=client.first_name,
         )
         if is_partial_request():
             return render_template(

@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import format_number
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload, load_only
 from werkzeug.exceptions import BadRequest, UnprocessableEntity
 
 from app.extensions import db
 from app.models import Caregiver, Client, Visit, VisitTask
-from app.web.formatting import viewer_zone
+from app.web.formatting import viewer_zone, week_span, when
+from app.web.i18n import _, _l
 
 VIEWS = ("month", "week", "day")
 DEFAULT_VIEW = "month"
@@ -27,16 +29,16 @@ WEEK_START = 6  # date.weekday() of Sunday
 # Far enough for any real schedule, near enough that "next month" can never overflow a date.
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DATE_HINT = "Dates are written YYYY-MM-DD, e.g. 2026-11-30."
 # xhtml2pdf takes about 5 s per thousand visits and renders one document per process at a time.
 MAX_PDF_VISITS = 1500
 
 STATUS_LABELS = {
-    "scheduled": "Scheduled",
-    "in_progress": "In progress",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "missed": "Missed",
+    # Translators: the status of a visit (in Spanish "visita", feminine).
+    "scheduled": _l("Scheduled"),
+    "in_progress": _l("In progress"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+    "missed": _l("Missed"),
 }
 
 
@@ -49,8 +51,11 @@ class TooManyForPdf(UnprocessableEntity):
 
     def __init__(self, count: int):
         super().__init__(
-            f"This view has {count:,} visits, too many for one PDF. "
-            "Choose the week view, or one client, and try again."
+            _(
+                "This view has %(count)s visits, too many for one PDF. "
+                "Choose the week view, or one client, and try again.",
+                count=format_number(count),
+            )
         )
 
 
@@ -59,7 +64,7 @@ def parse_view(value: str | None) -> str:
     if not value:
         return DEFAULT_VIEW
     if value not in VIEWS:
-        raise BadCalendarQuery("There is no such calendar view. Choose month, week or day.")
+        raise BadCalendarQuery(_("There is no such calendar view. Choose month, week or day."))
     return value
 
 
@@ -68,13 +73,15 @@ def parse_date(value: str | None, today: date) -> date:
     if not value:
         return today
     if not _ISO_DATE.fullmatch(value):
-        raise BadCalendarQuery(f"That date is not valid. {_DATE_HINT}")
+        raise BadCalendarQuery(_("That date is not valid. Dates are written YYYY-MM-DD, e.g. 2026-11-30."))
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise BadCalendarQuery(f"That date does not exist. {_DATE_HINT}") from None
+        raise BadCalendarQuery(
+            _("That date does not exist. Dates are written YYYY-MM-DD, e.g. 2026-11-30.")
+        ) from None
     if not EARLIEST <= day <= LATEST:
-        raise BadCalendarQuery("That date is too far in the past or the future.")
+        raise BadCalendarQuery(_("That date is too far in the past or the future."))
     return day
 
 
@@ -120,16 +127,12 @@ class Period:
 
     @property
     def title(self) -> str:
+        """The heading in the request's language: "November 2026", "Nov 29 – Dec 5, 2026"."""
         if self.view == "month":
-            return self.start.strftime("%B %Y")
+            return when(self.start, "month")
         if self.view == "week":
-            last = self.end - timedelta(days=1)
-            if self.start.year != last.year:
-                return f"{self.start:%b %-d, %Y} – {last:%b %-d, %Y}"
-            if self.start.month != last.month:
-                return f"{self.start:%b %-d} – {last:%b %-d, %Y}"
-            return f"{self.start:%B %-d} – {last:%-d, %Y}"
-        return self.start.strftime("%A, %B %-d, %Y")
+            return week_span(self.start, self.end - timedelta(days=1))
+        return when(self.start, "full_day")
 
     def utc_bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """Local midnight at the start and at the end of the period, as UTC instants."""

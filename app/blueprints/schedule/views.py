@@ -15,7 +15,7 @@ from app.blueprints.schedule import bp
 from app.blueprints.schedule import services as cal
 from app.models import Caregiver
 from app.services.pdf import render_pdf
-from app.web.formatting import viewer_zone
+from app.web.formatting import viewer_zone, when
 from app.web.htmx import is_partial_request, render_page
 from app.web.portal import selected_client
 from app.web.tenancy import get_scoped_or_404
@@ -31,7 +31,7 @@ def _initials(name: str) -> str:
 
 @bp.app_template_filter("visit_status")
 def _visit_status(status: str) -> str:
-    return cal.STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+    return str(cal.STATUS_LABELS.get(status, status.replace("_", " ").capitalize()))
 
 
 def _calendar_context() -> dict:
@@ -64,7 +64,7 @@ def _calendar_context() -> dict:
         "here": here,
         "request_url": _request_url(client),
         "zone_name": zone.key,
-        "printed_at": datetime.now(zone).strftime("%b %-d, %Y %-I:%M %p"),
+        "printed_at": when(datetime.now(zone), "date_time", zone),
     }
 
 

@@ -1,5 +1,7 @@
 /* Copy buttons for read-only fields: <button data-copy="field-id" hidden>. The field works without
-   this script (select and copy by hand); the button only appears where the Clipboard API exists. */
+   this script (select and copy by hand); the button only appears where the Clipboard API exists.
+   The words it shows afterwards come from the page, in the page's language: data-copied and
+   data-copy-failed. */
 (function () {
   "use strict";
   function reveal(root) {
@@ -18,8 +20,10 @@
     if (!field) return;
     field.select();
     navigator.clipboard.writeText(field.value).then(
-      function () { button.textContent = "Copied"; },
-      function () { button.textContent = "Select the address and copy it"; }
+      function () { button.textContent = button.getAttribute("data-copied") || "Copied"; },
+      function () {
+        button.textContent = button.getAttribute("data-copy-failed") || "Select the address and copy it";
+      }
     );
   });
 })();
