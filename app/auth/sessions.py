@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db, login_manager
 from app.models import User, utcnow
-from app.web.htmx import is_partial_request
+from app.web.htmx import redirect_page
 from app.web.i18n import _
 
 # Endpoints anyone may open. Everything else needs a signed-in user (protected by default).
@@ -104,23 +104,15 @@ def enforce_session():
             session["seen_at"] = now
     if current_user.is_authenticated:
         if current_user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
-            return _redirect(url_for("auth.change_password"))
+            return redirect_page(url_for("auth.change_password"), 302)
         if (
             current_user.is_staff
             and g.agency.staff_two_factor_required
             and not current_user.totp_secret
             and endpoint not in TWO_STEP_SETUP_ENDPOINTS
         ):
-            return _redirect(url_for("auth.two_step_setup"))
+            return redirect_page(url_for("auth.two_step_setup"), 302)
         return None
     if endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
         return None
     return login_manager.unauthorized()
-
-
-def _redirect(location: str):
-    if is_partial_request():
-        response = current_app.response_class("", status=200)
-        response.headers["HX-Redirect"] = location
-        return response
-    return redirect(location)

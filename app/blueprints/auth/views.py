@@ -21,7 +21,7 @@ from app.blueprints.auth.forms import (
 from app.extensions import limiter
 from app.models.user import new_stamp
 from app.services import audit
-from app.web.htmx import is_partial_request, render_page
+from app.web.htmx import redirect_page, render_page
 from app.web.i18n import N_, _
 
 WRONG_CREDENTIALS = N_(
@@ -47,16 +47,6 @@ def _safe_next(target: str | None) -> str:
     return url_for("dashboard.index")
 
 
-def _see_other(location: str):
-    """After a successful post: 303 for a plain form; for htmx a full-page HX-Redirect, because the
-    followed redirect would be swapped into the form (whose hx-select then finds nothing)."""
-    if is_partial_request():
-        response = current_app.response_class("", status=200)
-        response.headers["HX-Redirect"] = location
-        return response
-    return redirect(location, 303)
-
-
 def _keep_changes() -> None:
     """Commit this request's changes even though the answer is an error (failure counters, audit)."""
     g.keep_changes = True
@@ -73,13 +63,13 @@ def login():
         user = services.authenticate(form.username.data, form.password.data)
         if user is not None and user.totp_secret:
             begin_two_step(user, request.args.get("next"))
-            return _see_other(url_for("auth.two_step"))
+            return redirect_page(url_for("auth.two_step"))
         if user is not None:
             start_session(user)
             if user.must_change_password:
                 flash(_("Welcome. Please choose your own password before you continue."), "info")
-                return _see_other(url_for("auth.change_password"))
-            return _see_other(_safe_next(request.args.get("next")))
+                return redirect_page(url_for("auth.change_password"))
+            return redirect_page(_safe_next(request.args.get("next")))
         _keep_changes()
         error = _(WRONG_CREDENTIALS)
     status = 422 if request.method == "POST" else 200
@@ -95,7 +85,7 @@ def logout():
         user.session_stamp = new_stamp()  # ends this user's sessions everywhere
         audit.record("logout", actor=user)
     end_session(_("You have signed out."))
-    return _see_other(url_for("auth.login"))
+    return redirect_page(url_for("auth.login"))
 
 
 def _new_password_form(form_class, user):
@@ -126,7 +116,7 @@ def change_password():
             services.set_password(user, form.new_password.data, how="change", **_question_fields(form))
             start_session(user)  # this session continues under the new stamp; the others end
             flash(_("Your password has been changed."), "success")
-            return _see_other(url_for("dashboard.index"))
+            return redirect_page(url_for("dashboard.index"))
     status = 422 if request.method == "POST" else 200
     return render_page(
         "auth/change_password.html",
@@ -148,7 +138,7 @@ def welcome(token):
         audit.record("token.used", actor=user, purpose="welcome")
         start_session(user)
         flash(_("Welcome! Your password is set."), "success")
-        return _see_other(url_for("dashboard.index"))
+        return redirect_page(url_for("dashboard.index"))
     status = 422 if request.method == "POST" else 200
     return render_page(
         "auth/choose_password.html",
@@ -168,7 +158,7 @@ def forgot():
     if form.validate_on_submit():
         user = services.find_user(form.username.data)
         if request.form.get("method") == "question" and g.agency.security_questions_enabled:
-            return _see_other(url_for("auth.forgot_question", username=form.username.data))
+            return redirect_page(url_for("auth.forgot_question", username=form.username.data))
         if user is not None:
             services.send_reset_link(user)
         flash(
@@ -178,7 +168,7 @@ def forgot():
             ),
             "info",
         )
-        return _see_other(url_for("auth.login"))
+        return redirect_page(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200
     return render_page("auth/forgot.html", fragment="auth/_forgot_form.html", status=status, form=form)
 
@@ -200,7 +190,7 @@ def forgot_question():
         ok = services.check_security_answer(user, form.answer.data)
         _keep_changes()
         if ok:
-            return _see_other(url_for("auth.reset", token=make_token(user, "reset")))
+            return redirect_page(url_for("auth.reset", token=make_token(user, "reset")))
         form.answer.errors.append(_("That answer does not match."))
     status = 422 if request.method == "POST" else 200
     return render_page(
@@ -224,7 +214,7 @@ def reset(token):
         audit.record("token.used", actor=user, purpose="reset")
         end_session()
         flash(_("Your password has been reset. Please sign in with it."), "success")
-        return _see_other(url_for("auth.login"))
+        return redirect_page(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200
     return render_page(
         "auth/choose_password.html",
@@ -243,14 +233,14 @@ def two_step():
     user, next_url = pending_two_step_user()
     if user is None:
         flash(_("Please sign in again."), "info")
-        return _see_other(url_for("auth.login"))
+        return redirect_page(url_for("auth.login"))
     form = TwoStepCodeForm()
     if form.validate_on_submit():
         if services.verify_two_step(user, form.code.data):
             start_session(user)
             if user.must_change_password:
-                return _see_other(url_for("auth.change_password"))
-            return _see_other(_safe_next(next_url))
+                return redirect_page(url_for("auth.change_password"))
+            return redirect_page(_safe_next(next_url))
         _keep_changes()
         form.code.errors.append(
             _("That code is not right. Codes change every 30 seconds; try the newest one.")
@@ -274,7 +264,7 @@ def two_step_setup():
                 services.enable_two_step(user, secret)
                 session.pop("totp_pending", None)
                 flash(_("Two-step sign-in is on. You will need your app each time you sign in."), "success")
-                return _see_other(url_for("auth.two_step_setup"))
+                return redirect_page(url_for("auth.two_step_setup"))
             code_form.code.errors.append(
                 _("That code does not match. Check the key and try the newest code.")
             )
@@ -284,7 +274,7 @@ def two_step_setup():
             if verify_secret(user.password_hash, off_form.password.data):
                 services.disable_two_step(user)
                 flash(_("Two-step sign-in is off."), "success")
-                return _see_other(url_for("auth.two_step_setup"))
+                return redirect_page(url_for("auth.two_step_setup"))
             off_form.password.errors.append(_("That is not your password."))
             audit.record("two_step.disable_failed", actor=user)
             _keep_changes()

@@ -1,6 +1,7 @@
 """The portal home page, "My <agency name>"."""
 
-from flask import Blueprint
+from flask import Blueprint, redirect, url_for
+from flask_login import current_user
 
 from app.web.portal import guard_portal
 
@@ -9,9 +10,6 @@ bp = Blueprint("dashboard", __name__)
 
 @bp.before_request
 def _staff_go_to_admin():
-    from flask import redirect, url_for
-    from flask_login import current_user
-
     if current_user.is_authenticated and current_user.is_staff:
         return redirect(url_for("admin.index"))
     guard_portal()
