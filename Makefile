@@ -3,19 +3,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
+# wsgi.py runs the production config unless told otherwise; `make` is for development machines.
+export PORCHLIGHT_ENV ?= development
 # Translation catalogs (.po, kept in git) and their compiled form (.mo, built here, never committed).
 PO_FILES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test test-sqlite test-postgres lint install install-dev db clean compile-translations translations
+.PHONY: run test test-sqlite test-postgres lint install install-dev db clean compile-translations compress-static translations
 
 run: install db
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: install-dev db lint test-sqlite test-postgres
 
-install: $(VENV)/.installed compile-translations
-install-dev: $(VENV)/.installed-dev compile-translations
+install: $(VENV)/.installed compile-translations compress-static
+install-dev: $(VENV)/.installed-dev compile-translations compress-static
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +33,11 @@ compile-translations: $(MO_FILES)
 
 $(MO_FILES): %.mo: %.po $(VENV)/.installed
 	$(BIN)/pybabel compile -d app/translations
+
+# Brotli and gzip copies of app/static for WhiteNoise (never committed). Only copies whose file
+# changed are rewritten, so this runs on every `make run` and `make test` in well under a second.
+compress-static: $(VENV)/.installed
+	$(BIN)/python -m app.web.assets app/static
 
 # For developers after changing text: re-extract every marked string and merge it into each
 # catalog. New or changed strings then need a translation (tests/test_i18n.py checks every one).
@@ -57,3 +64,4 @@ test-postgres: install-dev
 
 clean:
 	rm -rf $(VENV) instance $(MO_FILES)
+	find app/static \( -name '*.br' -o -name '*.gz' \) -delete

@@ -18,6 +18,8 @@ from flask import current_app, render_template
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
+from app.web.assets import static_source
+
 log = logging.getLogger(__name__)
 
 # A render that takes longer than this is abandoned rather than holding a worker.
@@ -35,8 +37,8 @@ def static_root() -> Path:
 def link_callback(uri: str, rel: str | None = None) -> str:
     """Resolve a URI in a PDF template to a file inside app/static, or to nothing.
 
-    Accepts `/static/fonts/x.ttf` (what url_for gives, fingerprint query and all) and bare
-    relative names such as `fonts/x.ttf`. Remote URLs, `file:` URLs, absolute paths elsewhere and
+    Accepts `/static/fonts/x.ttf`, what url_for gives (`/static/fonts/x.<fingerprint>.ttf`) and
+    bare relative names such as `fonts/x.ttf`. Remote URLs, `file:` URLs, absolute paths elsewhere and
     `..` escapes all come back as a path that does not exist, so the resource is dropped.
     """
     root = static_root()
@@ -47,7 +49,7 @@ def link_callback(uri: str, rel: str | None = None) -> str:
     path = unquote(parts.path)
     static_prefix = (current_app.static_url_path or "/static").rstrip("/") + "/"
     if path.startswith(static_prefix):
-        path = path[len(static_prefix) :]
+        path = static_source(path[len(static_prefix) :])
     elif path.startswith("/"):
         return refused
     candidate = (root / path).resolve()

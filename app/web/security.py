@@ -1,6 +1,6 @@
 """Response headers every page gets: CSP without inline script, no framing, no caching of private pages."""
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 
 CSP = "; ".join(
@@ -19,13 +19,23 @@ CSP = "; ".join(
 )
 
 
+# On every answer, static files included (app/web/assets.py gives them to WhiteNoise).
+BASE_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
 def add_security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    for name, value in BASE_HEADERS.items():
+        headers.setdefault(name, value)
+    hsts = current_app.config["HSTS_SECONDS"]
+    if hsts:
+        headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
     if request.endpoint == "static":
         return response
     if current_user.is_authenticated:
