@@ -282,7 +282,7 @@ def test_settings_save_plain_form(client, world, app):
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "Your settings are saved." in body
-    assert 'class="large-text' in body and '<html lang="es">' in body
+    assert '<html lang="es" class="large-text">' in body
     user = get_one(app, User, id=world.margaret.id)
     assert (user.language, user.time_zone, user.large_text, user.notify_messages) == (
         "es",

@@ -120,10 +120,15 @@ def test_view_links_keep_the_date_and_the_client(client, world, care):
     assert f'href="/schedule?view=day&date=2026-11-30&client={world.client_a2.id}"' in html
 
 
-def test_month_lists_only_days_with_visits_and_week_lists_every_day(client, world, care):
+def test_month_marks_days_without_visits_and_week_lists_every_day(client, world, care):
+    """The month holds every day for the wide-screen grid; a phone lists only the busy ones (the
+    "free" days are hidden by app.css, checked in tests/browser/test_phone.py)."""
     login(client, "margaretjones")
     month = text_of(get(client, "/schedule?view=month&date=2026-11-01"))
-    assert "Monday, November 30" in month and "Sunday, November 29" not in month
+    days = re.findall(r'<section class="day( free)?">\s*<h3>.*?<span class="dname">([^<]+)</span>', month)
+    assert len(days) == 30 and [name for free, name in days if not free] == ["Monday, November 30"]
+    assert month.count('<span class="blank"></span>') == 0  # 1 November 2026 is a Sunday
+    assert "No visits." not in month
     week = text_of(get(client, "/schedule?view=week&date=2026-11-30"))
     assert "Sunday, November 29" in week and "No visits." in week
 
@@ -377,7 +382,7 @@ def test_print_view_has_no_script_and_a_printer_link_leads_there(client, world, 
     assert response.status_code == 200
     html = text_of(response)
     assert "<script" not in html.lower()
-    assert "schedule-print.css" in html
+    assert re.search(r'<link rel="stylesheet" href="/static/css/schedule-print\.[0-9a-f]{12}\.css">', html)
     assert "Margaret Jones" in html and "9:00 AM – 11:00 AM" in html and "Ana Torres" in html
     assert "Sunday, November 29" in html and "Saturday, December 5" in html
 

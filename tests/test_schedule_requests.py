@@ -49,9 +49,13 @@ def post(client, path, data, host=HOST_A, token_from=NEW, follow=False):
     )
 
 
-def hx_post(client, path, data, host=HOST_A, token_from=NEW):
+def hx_post(client, path, data, host=HOST_A, token_from=NEW, page=None):
+    """An htmx post; `page` is the URL htmx sends as HX-Current-URL (the page the form is on)."""
     token = csrf_token(client, token_from, host)
-    return client.post(path, data=data, headers={"Host": host, "HX-Request": "true", "X-CSRFToken": token})
+    headers = {"Host": host, "HX-Request": "true", "X-CSRFToken": token}
+    if page:
+        headers["HX-Current-URL"] = f"http://{host}{page}"
+    return client.post(path, data=data, headers=headers)
 
 
 def body(response) -> str:
@@ -189,11 +193,20 @@ def test_plain_post_stores_the_request_mails_the_office_and_creates_no_visit(cli
 
 def test_htmx_post_answers_a_fragment(client, world, care, app):
     login(client, "margaretjones")
-    response = hx_post(client, NEW, form_data(care))
+    response = hx_post(client, NEW, form_data(care), page="/schedule/requests?client=1")
     assert response.status_code == 200
     fragment = assert_fragment(response)
     assert "Your request for Margaret was sent to the office." in fragment
     assert 'id="request-list" hx-swap-oob="true"' in fragment and "Help with a bath and lunch" in fragment
+    assert count(app, ScheduleRequest) == 1
+
+
+def test_request_sent_from_the_calendar_refreshes_no_list(client, world, care, app):
+    """The calendar page has no request list: an out-of-band list would have no target there."""
+    login(client, "margaretjones")
+    fragment = assert_fragment(hx_post(client, NEW, form_data(care), page="/schedule?view=month"))
+    assert "Your request for Margaret was sent to the office." in fragment
+    assert "request-list" not in fragment and "See my schedule requests" in fragment
     assert count(app, ScheduleRequest) == 1
 
 

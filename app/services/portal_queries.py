@@ -61,26 +61,31 @@ def upcoming_visits(client_ids: list[int], limit: int = 5) -> tuple[int, list[Vi
     criteria = and_(Visit.client_id.in_(client_ids), Visit.status == "scheduled", Visit.starts_at >= utcnow())
     count = db.session.scalar(select(func.count(Visit.id)).where(criteria))
     visits = db.session.scalars(
-        select(Visit).where(criteria).options(joinedload(Visit.caregiver)).order_by(Visit.starts_at).limit(limit)
+        select(Visit)
+        .where(criteria)
+        .options(joinedload(Visit.caregiver))
+        .order_by(Visit.starts_at)
+        .limit(limit)
     ).all()
     return count, visits
 
 
 def invoices_summary(access: PortalAccess, client_id: int, limit: int = 5) -> tuple[int, list[Invoice]]:
-    """Outstanding invoice count, and the most recent invoices this user may see for the client."""
+    """How many invoices this user may see for the client are outstanding (issued, not fully
+    paid), and the most recent `limit` of them."""
     link = access.link(client_id)
     if link is None or not link_allows(link, INVOICES):
         return 0, []
-    visible = and_(access.invoices_criterion(client_id), Invoice.status != "draft")
-    outstanding = db.session.scalar(
-        select(func.count(Invoice.id)).where(
-            visible, Invoice.status == "issued", Invoice.total_cents > Invoice.paid_cents
-        )
+    outstanding = and_(
+        access.invoices_criterion(client_id),
+        Invoice.status == "issued",
+        Invoice.total_cents > Invoice.paid_cents,
     )
+    count = db.session.scalar(select(func.count(Invoice.id)).where(outstanding))
     recent = db.session.scalars(
-        select(Invoice).where(visible).order_by(Invoice.issued_at.desc(), Invoice.id.desc()).limit(limit)
+        select(Invoice).where(outstanding).order_by(Invoice.issued_at.desc(), Invoice.id.desc()).limit(limit)
     ).all()
-    return outstanding, recent
+    return count, recent
 
 
 def document_counts(access: PortalAccess, client_id: int) -> list[tuple[DocumentCategory, int]]:

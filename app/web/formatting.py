@@ -2,7 +2,9 @@
 
 Dates go through Flask-Babel with one CLDR pattern per named style and language, so the English
 wording stays exactly as before ("Thursday, November 26") while Spanish reads naturally
-("jueves, 26 de noviembre"). Money keeps the US form ($1,234.56) in every language: the agencies
+("jueves, 26 de noviembre"). A time shown in a zone other than the agency's carries that zone's
+friendly name ("9:00 AM Eastern time"), so a son in Florida never mistakes his mother's clock
+for his own. Money keeps the US form ($1,234.56) in every language: the agencies
 bill in US dollars.
 """
 
@@ -12,6 +14,8 @@ from zoneinfo import ZoneInfo
 from flask import g
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
+
+from app.web.zones import zone_label
 
 # Named styles → CLDR date patterns (https://unicode.org/reports/tr35/tr35-dates.html), per language.
 # A language without its own table uses the English one. Spanish keeps "9:00 a. m." on one line
@@ -47,6 +51,8 @@ PATTERNS = {
         "week": ("d MMM y", "d MMM y"),  # 27 dic 2026 – 2 ene 2027
     },
 }
+# Styles that show a clock time, and so may need the zone after them.
+TIMED_STYLES = {"time", "datetime", "date_time"}
 
 
 def money(cents: int | None) -> str:
@@ -56,12 +62,24 @@ def money(cents: int | None) -> str:
     return f"{sign}${dollars:,}.{rest:02d}"
 
 
+def agency_zone_name() -> str:
+    agency = g.get("agency")
+    return agency.time_zone if agency else "UTC"
+
+
 def viewer_zone() -> ZoneInfo:
     name = None
     if current_user and current_user.is_authenticated:
         name = current_user.time_zone
-    agency = g.get("agency")
-    return ZoneInfo(name or (agency.time_zone if agency else "UTC"))
+    return ZoneInfo(name or agency_zone_name())
+
+
+def zone_note(zone: ZoneInfo) -> str:
+    """The friendly name of `zone` when times must say their zone (the viewer's own zone differs
+    from the agency's), else ""."""
+    if viewer_zone().key == agency_zone_name():
+        return ""
+    return zone_label(zone.key)
 
 
 def _pattern(style: str) -> str | tuple[str, str]:
@@ -70,16 +88,22 @@ def _pattern(style: str) -> str | tuple[str, str]:
     return table[style]
 
 
-def when(value: date | datetime | None, style: str = "datetime", zone: ZoneInfo | None = None) -> str:
+def when(
+    value: date | datetime | None, style: str = "datetime", zone: ZoneInfo | None = None, zoned: bool = True
+) -> str:
     """A date or an instant in the request's language; an instant is shown in `zone`, by default
-    the viewer's (their own time zone, else the agency's)."""
+    the viewer's (their own time zone, else the agency's). A clock time is followed by its zone's
+    name when the viewer's zone is not the agency's; `zoned=False` leaves it off where the same
+    sentence names the zone once (the start of "9:00 AM – 11:00 AM Eastern time")."""
     if value is None:
         return ""
     pattern = _pattern(style)
     if isinstance(value, datetime):
-        moment = value.astimezone(zone or viewer_zone())
+        zone = zone or viewer_zone()
         # Already in the right zone: Flask-Babel must not move it to its own default (UTC).
-        return format_datetime(moment, pattern, rebase=False)
+        text = format_datetime(value.astimezone(zone), pattern, rebase=False)
+        note = zone_note(zone) if zoned and style in TIMED_STYLES else ""
+        return f"{text} {note}" if note else text
     return format_date(value, pattern)
 
 
@@ -98,3 +122,4 @@ def week_span(first: date, last: date) -> str:
 def init_formatting(app) -> None:
     app.add_template_filter(money)
     app.add_template_filter(when)
+    app.add_template_global(zone_label)

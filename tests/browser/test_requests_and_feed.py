@@ -46,7 +46,7 @@ def test_make_a_schedule_request(page, js, world, make, app, artifacts):
     expect(page.get_by_text("Your request for Margaret was sent to the office.")).to_be_visible()
     expect(page.locator("#request-list").get_by_text("Company for the afternoon")).to_be_visible()
     if js:
-        page.get_by_role("button", name="Close").click()
+        page.get_by_role("button", name="Close").last.click()  # the one below the form
         expect(page.get_by_role("dialog")).to_be_hidden()
     else:
         expect_path(page, "/schedule/requests")

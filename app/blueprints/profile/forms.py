@@ -7,36 +7,16 @@ from wtforms import BooleanField, SelectField
 from wtforms.validators import AnyOf, ValidationError
 
 from app.web.i18n import _, _l
+from app.web.zones import zone_choices, zone_label
 
 # Each language is named in itself, whatever the page's language.
 LANGUAGES = [("en", "English"), ("es", "Español")]
 
-# A short list keeps the page light on an old phone; the agency's zone and the user's current one
-# are added when missing.
-COMMON_ZONES = [
-    ("America/New_York", _l("Eastern time (New York)")),
-    ("America/Chicago", _l("Central time (Chicago)")),
-    ("America/Denver", _l("Mountain time (Denver)")),
-    ("America/Phoenix", _l("Mountain time, no daylight saving (Phoenix)")),
-    ("America/Los_Angeles", _l("Pacific time (Los Angeles)")),
-    ("America/Anchorage", _l("Alaska time (Anchorage)")),
-    ("Pacific/Honolulu", _l("Hawaii time (Honolulu)")),
-    ("America/Puerto_Rico", _l("Atlantic time (Puerto Rico)")),
-    ("America/Mexico_City", _l("Mexico City")),
-    ("Europe/London", _l("London")),
-    ("Europe/Madrid", _l("Madrid")),
-    ("UTC", _l("Coordinated Universal Time (UTC)")),
-]
 
-
-def zone_choices(agency_zone: str, current: str | None) -> list[tuple[str, str]]:
-    choices = [("", _("The office's time zone (%(zone)s)", zone=agency_zone))]
-    known = {value for value, _label in COMMON_ZONES}
-    for extra in (agency_zone, current):
-        if extra and extra not in known:
-            choices.append((extra, extra))
-            known.add(extra)
-    return choices + COMMON_ZONES
+def time_zone_choices(agency_zone: str, current: str | None) -> list[tuple[str, str]]:
+    """The office's zone first, then the short list (any stored zone missing from it kept valid)."""
+    office = ("", _("Same as the office (%(zone)s)", zone=zone_label(agency_zone)))
+    return [office, *zone_choices(current, agency_zone)]
 
 
 class SettingsForm(FlaskForm):
@@ -58,7 +38,7 @@ class SettingsForm(FlaskForm):
 
     def __init__(self, *args, agency_zone: str, current_zone: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.time_zone.choices = zone_choices(agency_zone, current_zone)
+        self.time_zone.choices = time_zone_choices(agency_zone, current_zone)
 
     def validate_time_zone(self, field):
         value = field.data or ""

@@ -6,6 +6,8 @@ SCHEDULE_REQUESTS)` narrows to the clients this user may make requests for, so a
 schedule requests switched off (or a payer, whose ceiling lacks it) gets 404.
 """
 
+from urllib.parse import urlsplit
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -16,6 +18,7 @@ from app.services import schedule_requests as service
 from app.web.htmx import is_partial_request, render_page
 from app.web.i18n import _
 from app.web.portal import selected_client
+from app.web.zones import zone_label
 
 
 def _list_context() -> dict:
@@ -28,6 +31,13 @@ def _list_context() -> dict:
         "zone": service.agency_zone(g.agency),
         "status_labels": service.STATUS_LABELS,
     }
+
+
+def _sent_from_request_list() -> bool:
+    """Was the dialog opened on "My requests" (which has a list to refresh), not on the calendar?
+    htmx names the page in HX-Current-URL; an out-of-band swap without its target is an error."""
+    page = urlsplit(request.headers.get("HX-Current-URL", "")).path
+    return page == url_for("schedule.requests")
 
 
 @bp.route("/schedule/requests", endpoint="requests")
@@ -67,8 +77,13 @@ def new_request():
             client=client.first_name,
         )
         if is_partial_request():
+            oob = _sent_from_request_list()
             return render_template(
-                "schedule/_request_sent.html", message=message, client=client, oob=True, **_list_context()
+                "schedule/_request_sent.html",
+                message=message,
+                client=client,
+                oob=oob,
+                **(_list_context() if oob else {}),
             )
         flash(message, "success")
         return redirect(url_for("schedule.requests", client=client.id), 303)
@@ -81,6 +96,6 @@ def new_request():
         form=form,
         client=client,
         clients=g.access.clients(SCHEDULE_REQUESTS),
-        zone_name=agency.time_zone,
+        zone_name=zone_label(agency.time_zone),
         in_dialog=is_partial_request(),
     )

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import format_number
+from babel.dates import get_day_names
+from flask_babel import format_number, get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload, load_only
 from werkzeug.exceptions import BadRequest, UnprocessableEntity
@@ -126,6 +127,11 @@ class Period:
         return [self.start + timedelta(days=n) for n in range((self.end - self.start).days)]
 
     @property
+    def lead(self) -> int:
+        """Blank cells before the first day in a calendar grid whose weeks start on Sunday."""
+        return (self.start.weekday() - WEEK_START) % 7
+
+    @property
     def title(self) -> str:
         """The heading in the request's language: "November 2026", "Nov 29 – Dec 5, 2026"."""
         if self.view == "month":
@@ -156,10 +162,6 @@ class Schedule:
     days: list[Day]
     photo_ids: set[int]  # caregivers with a photo; the others get initials and no image request
     count: int
-
-    @property
-    def busy_days(self) -> list[Day]:
-        return [day for day in self.days if day.visits]
 
     @property
     def weeks(self) -> list[list[Day]]:
@@ -213,6 +215,12 @@ def build_schedule(client_ids: list[int], period: Period, zone: ZoneInfo) -> Sch
         if local_day in days:  # always true; guards a zone database change mid-request
             days[local_day].visits.append(visit)
     return Schedule(period, list(days.values()), photo_ids, len(visits))
+
+
+def weekday_names() -> list[str]:
+    """Short weekday names in the request's language, in calendar order (Sunday first)."""
+    names = get_day_names("abbreviated", locale=get_locale() or "en")
+    return [names[(WEEK_START + n) % 7] for n in range(7)]
 
 
 def initials(name: str) -> str:

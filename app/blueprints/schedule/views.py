@@ -19,6 +19,7 @@ from app.web.formatting import viewer_zone, when
 from app.web.htmx import is_partial_request, render_page
 from app.web.portal import selected_client
 from app.web.tenancy import get_scoped_or_404
+from app.web.zones import zone_label
 
 # Photo formats the profile-picture service stores; anything else is not served.
 _IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
@@ -53,6 +54,7 @@ def _calendar_context() -> dict:
     return {
         "view": view,
         "views": cal.VIEWS,
+        "weekday_names": cal.weekday_names(),
         "today": today,
         "period": period,
         "schedule": cal.build_schedule(client_ids, period, zone),
@@ -63,8 +65,9 @@ def _calendar_context() -> dict:
         "show_client": client is None and len(clients) > 1,
         "here": here,
         "request_url": _request_url(client),
-        "zone_name": zone.key,
-        "printed_at": when(datetime.now(zone), "date_time", zone),
+        "zone_name": zone_label(zone.key),
+        # The same sentence names the zone ("Times in Eastern time. Printed …").
+        "printed_at": when(datetime.now(zone), "date_time", zone, zoned=False),
     }
 
 
