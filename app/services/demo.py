@@ -172,6 +172,10 @@ def _seed_sunrise(seed: _Seed) -> None:
         session_idle_minutes=15,
     )
     admin = _add_staff_owner(seed, agency, "Sam", "Rivera")
+    # Office staff who is not the owner: runs people and requests, never the settings or staff accounts.
+    _add_user(
+        seed, agency, "carolwhite", "Carol", "White", role=ROLE_STAFF, email="carol.white@sunrise.example.org"
+    )
     tasks = _add_tasks(agency)
     carers = _add_caregivers(
         agency, ("Ana Torres", "Łucja Nowak", "Marcus Johnson", "Grace Kim", "David Okafor", "Rosa Martínez")

@@ -1,14 +1,34 @@
-"""The agency staff area. Every route here is for staff of the host's agency only."""
+"""The agency staff area. Every route here is for staff of the host's agency only, and each view
+declares the admin area it belongs to with `@area(...)`; the blueprint's guard asks
+`policies.can_manage` before any view runs, so a new view is closed until someone says which area
+it is in, and a view an office staff member may not use answers 404 like anything out of reach."""
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, current_app, request
 from flask_login import current_user
+
+from app.auth.policies import can_manage
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+def area(name: str):
+    """Declare the admin area of a view: `@area(AREA_SETTINGS)` beneath `@bp.route`."""
+
+    def declare(view):
+        view.admin_area = name
+        return view
+
+    return declare
+
+
+def area_of(endpoint: str | None) -> str | None:
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    return getattr(view, "admin_area", None)
+
+
 @bp.before_request
-def _staff_only():
-    if not current_user.is_staff:
+def _guard():
+    if not can_manage(current_user, area_of(request.endpoint)):
         abort(404)
 
 

@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Validation
 
 from app.auth.passwords import password_problems
 from app.models.client import RELATIONSHIP_LABELS
+from app.models.user import ROLE_PORTAL, ROLE_STAFF
 from app.web.i18n import _, _l
 
 
@@ -21,14 +22,17 @@ class PersonForm(FlaskForm):
         validators=[Optional(), Email(_l("Enter an e-mail address like name@example.com.")), Length(max=254)],
     )
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    # validate_role checks the choice itself, so a refused "staff" gets a reason, not "Not a valid choice".
     role = SelectField(
         _l("Kind of account"),
-        choices=[("portal", _l("Portal user (client, family, payer)")), ("staff", _l("Office staff"))],
+        choices=[(ROLE_PORTAL, _l("Portal user (client, family, payer)")), (ROLE_STAFF, _l("Office staff"))],
+        validate_choice=False,
     )
     client_id = SelectField(_l("Client"), coerce=str, validators=[Optional()])
     relationship = SelectField(_l("Relationship"), choices=list(RELATIONSHIP_LABELS.items()))
     may_view_care_plan = BooleanField(_l("May view the care plan (legal representative)"))
     may_view_invoices = BooleanField(_l("May view invoices (emergency contact)"))
+    may_view_visit_notes = BooleanField(_l("May view caregiver notes and refusal reasons (payer)"))
     access = SelectField(
         _l("First sign-in"),
         choices=[
@@ -37,6 +41,19 @@ class PersonForm(FlaskForm):
         ],
     )
     temporary_password = PasswordField(_l("Temporary password"), validators=[Optional()])
+
+    def __init__(self, *args, may_add_staff: bool, **kwargs):
+        """`may_add_staff` is the caller's `can_manage(actor, AREA_STAFF)`: only then is staff offered."""
+        super().__init__(*args, **kwargs)
+        self.may_add_staff = may_add_staff
+        if not may_add_staff:
+            self.role.choices = [(value, label) for value, label in self.role.choices if value != ROLE_STAFF]
+
+    def validate_role(self, field):
+        if field.data == ROLE_STAFF and not self.may_add_staff:
+            raise ValidationError(_("Only the owner of the agency can add office staff."))
+        if field.data not in dict(field.choices):
+            raise ValidationError(_("Choose the kind of account."))
 
     def validate_client_id(self, field):
         if self.role.data == "portal" and not field.data:

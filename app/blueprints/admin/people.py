@@ -1,21 +1,27 @@
-"""Office: people with portal or staff accounts, and what each may do with their account."""
+"""Office: people with portal or staff accounts, and what each may do with their account.
 
-from flask import flash, g, redirect, request, url_for
+Office staff act on portal users; a staff or owner account is the owner's alone (`can_act_on`):
+for anyone else its actions answer 404 and its page is read-only. Only an owner adds staff.
+"""
+
+from flask import abort, flash, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.blueprints.admin import bp, services
+from app.auth.policies import AREA_PEOPLE, AREA_STAFF, can_act_on, can_manage
+from app.blueprints.admin import area, bp, services
 from app.blueprints.admin.forms import PersonForm, TemporaryPasswordForm
 from app.extensions import db
 from app.models import Client, ClientLink, User
-from app.models.client import REL_EMERGENCY, REL_LEGAL, RELATIONSHIP_LABELS
+from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, RELATIONSHIP_LABELS
 from app.web.htmx import render_page
 from app.web.i18n import _
 from app.web.tenancy import get_scoped_or_404
 
 
 @bp.route("/people")
+@area(AREA_PEOPLE)
 def people():
     users = db.session.scalars(
         select(User)
@@ -36,8 +42,9 @@ def _client_choices():
 
 
 @bp.route("/people/new", methods=["GET", "POST"])
+@area(AREA_PEOPLE)
 def new_person():
-    form = PersonForm()
+    form = PersonForm(may_add_staff=can_manage(current_user, AREA_STAFF))
     form.client_id.choices = _client_choices()
     if form.validate_on_submit():
         temporary = form.temporary_password.data if form.access.data == "temporary" else None
@@ -57,6 +64,7 @@ def new_person():
                 form.relationship.data,
                 may_view_care_plan=form.relationship.data == REL_LEGAL and form.may_view_care_plan.data,
                 may_view_invoices=form.relationship.data == REL_EMERGENCY and form.may_view_invoices.data,
+                may_view_visit_notes=form.relationship.data == REL_PAYER and form.may_view_visit_notes.data,
             )
         if temporary is None:
             services.send_credentials(user)
@@ -82,8 +90,17 @@ def new_person():
 
 
 @bp.route("/people/<int:user_id>")
+@area(AREA_PEOPLE)
 def person(user_id):
     return _person_page(get_scoped_or_404(User, user_id))
+
+
+def _actionable_or_404(user_id) -> User:
+    """The person an account action is for, if the signed-in staff member may act on them."""
+    user = get_scoped_or_404(User, user_id)
+    if not can_act_on(current_user, user):
+        abort(404)
+    return user
 
 
 def _done(user, message):
@@ -105,7 +122,7 @@ def _person_page(user, status=200, password_form=None, error=None):
 def _mail_to(user_id, send, done_message):
     """Run a mail-sending action for a person with an e-mail address; without one, say so (422).
     `done_message` is a translated text with an %(email)s placeholder."""
-    user = get_scoped_or_404(User, user_id)
+    user = _actionable_or_404(user_id)
     if not user.email:
         return _person_page(
             user, 422, error=_("This person has no e-mail address. Set a temporary password instead.")
@@ -115,18 +132,21 @@ def _mail_to(user_id, send, done_message):
 
 
 @bp.route("/people/<int:user_id>/credentials", methods=["POST"])
+@area(AREA_PEOPLE)
 def send_credentials(user_id):
     return _mail_to(user_id, services.send_credentials, _("Credentials sent to %(email)s."))
 
 
 @bp.route("/people/<int:user_id>/reset-email", methods=["POST"])
+@area(AREA_PEOPLE)
 def send_reset_email(user_id):
     return _mail_to(user_id, services.send_reset_email, _("A reset link was sent to %(email)s."))
 
 
 @bp.route("/people/<int:user_id>/temporary-password", methods=["POST"])
+@area(AREA_PEOPLE)
 def temporary_password(user_id):
-    user = get_scoped_or_404(User, user_id)
+    user = _actionable_or_404(user_id)
     form = TemporaryPasswordForm()
     if not form.validate_on_submit():
         return _person_page(user, 422, password_form=form)
@@ -135,8 +155,9 @@ def temporary_password(user_id):
 
 
 @bp.route("/people/<int:user_id>/lock", methods=["POST"])
+@area(AREA_PEOPLE)
 def lock(user_id):
-    user = get_scoped_or_404(User, user_id)
+    user = _actionable_or_404(user_id)
     if user.id == current_user.id:
         return _person_page(user, 422, error=_("You cannot lock your own account."))
     services.set_locked(user, request.form.get("locked") == "1")

@@ -10,7 +10,8 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
-from app.blueprints.admin import bp
+from app.auth.policies import AREA_SCHEDULE_REQUESTS
+from app.blueprints.admin import area, bp
 from app.models import ScheduleRequest
 from app.services import schedule_requests as service
 from app.web.htmx import is_partial_request, render_page
@@ -51,6 +52,7 @@ def _context(**extra) -> dict:
 
 
 @bp.route("/schedule-requests")
+@area(AREA_SCHEDULE_REQUESTS)
 def schedule_requests():
     rows = service.office_queue(g.agency)
     forms = {row.id: DecisionForm(formdata=None, staff_note=row.staff_note) for row in rows}
@@ -61,6 +63,7 @@ def schedule_requests():
 
 
 @bp.route("/schedule-requests/<int:request_id>", methods=["POST"])
+@area(AREA_SCHEDULE_REQUESTS)
 def decide_schedule_request(request_id):
     row = get_scoped_or_404(ScheduleRequest, request_id)
     form = DecisionForm()

@@ -6,17 +6,18 @@ They change rows, audit and queue mail; the request commits once.
 import re
 import unicodedata
 
-from flask import g, url_for
+from flask import g
 from sqlalchemy import func, select
 
 from app.auth.passwords import hash_secret
 from app.auth.tokens import make_token, spend_tokens
-from app.blueprints.auth.services import send_reset_link
 from app.extensions import db
 from app.models import ClientLink, User
 from app.models.user import new_stamp
 from app.services import audit
+from app.services.links import agency_url
 from app.services.mail import queue_mail
+from app.services.password_resets import send_reset_link
 
 
 def login_name_for(first_name: str, last_name: str) -> str:
@@ -69,8 +70,8 @@ def link_to_client(user: User, client, relationship: str, **flags) -> ClientLink
 
 def send_credentials(user: User) -> None:
     """Mail the login name and a one-time, 24-hour link to "choose your password"."""
-    spend_tokens(user)  # an earlier welcome link stops working
-    link = url_for("auth.welcome", token=make_token(user, "welcome"), _external=True)
+    spend_tokens(user, "welcome")  # an earlier welcome link stops working; reset links live on
+    link = agency_url(g.agency, "auth.welcome", token=make_token(user, "welcome"))
     queue_mail(user.email, "welcome", agency=g.agency, locale=user.language, user=user, link=link)
     audit.record("credentials.sent", target=user)
 
@@ -86,7 +87,7 @@ def set_temporary_password(user: User, password: str) -> None:
 
 
 def send_reset_email(user: User) -> None:
-    send_reset_link(user)
+    send_reset_link(g.agency, user)
     audit.record("password.reset_sent_by_staff", target=user)
 
 

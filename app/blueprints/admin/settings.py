@@ -1,24 +1,20 @@
 """Office settings: the agency's name, contact, time zone, who gets schedule requests, and policies."""
 
-from zoneinfo import available_timezones
-
 from flask import flash, g, redirect, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from app.blueprints.admin import bp
+from app.auth.policies import AREA_SETTINGS
+from app.blueprints.admin import area, bp
 from app.extensions import db
 from app.models import User
 from app.models.agency import PAYMENT_GATEWAYS
 from app.services import audit
 from app.web.htmx import render_page
 from app.web.i18n import _, _l
-
-US_ZONES = [
-    z for z in sorted(available_timezones()) if z.startswith("America/") or z.startswith("Pacific/Honolulu")
-]
+from app.web.zones import zone_choices
 
 
 class OfficeSettingsForm(FlaskForm):
@@ -31,7 +27,7 @@ class OfficeSettingsForm(FlaskForm):
     )
     contact_phone = StringField(_l("Office phone"), validators=[Optional(), Length(max=40)])
     address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=500)])
-    time_zone = SelectField(_l("Time zone"), choices=[(z, z) for z in US_ZONES])
+    time_zone = SelectField(_l("Time zone"))  # the short friendly list, set per request
     schedule_request_recipient_id = SelectField(_l("Schedule requests go to"), coerce=int)
     schedule_request_horizon_days = IntegerField(
         _l("Requests may be made up to this many days ahead"),
@@ -75,9 +71,11 @@ FIELDS = (
 
 
 @bp.route("/settings", methods=["GET", "POST"])
+@area(AREA_SETTINGS)  # the owner's alone: office and payment settings
 def settings():
     agency = g.agency
     form = OfficeSettingsForm(obj=agency)
+    form.time_zone.choices = zone_choices(agency.time_zone)  # the stored zone stays valid
     staff = db.session.scalars(
         select(User)
         .where(User.agency_id == agency.id, User.role == "staff", User.is_active.is_(True))

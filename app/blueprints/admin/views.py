@@ -3,7 +3,8 @@
 from flask import g
 from sqlalchemy import func, select
 
-from app.blueprints.admin import bp
+from app.auth.policies import AREA_HOME
+from app.blueprints.admin import area, bp
 from app.extensions import db
 from app.models import Client, ScheduleRequest, User
 from app.models.visit import REQUEST_OPEN
@@ -11,6 +12,7 @@ from app.web.htmx import render_page
 
 
 @bp.route("/")
+@area(AREA_HOME)
 def index():
     counts = {
         "clients": db.session.scalar(select(func.count(Client.id)).where(Client.agency_id == g.agency.id)),
