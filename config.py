@@ -16,8 +16,15 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _list(name: str, default: str = "") -> tuple[str, ...]:
+    value = os.environ.get(name, default)
+    return tuple(item.strip().lower() for item in value.split(",") if item.strip())
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Keys the audit hash chain (HMAC), so someone who can write to the database cannot recompute it.
+    AUDIT_KEY = os.environ.get("AUDIT_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'porchlight.sqlite3'}"
     )
@@ -32,6 +39,13 @@ class Config:
 
     # Number of trusted proxies in front of the app (0: none; requests come straight in).
     PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+    # Requests are answered for an agency's own host and for these hosts (served by the default
+    # agency); any other Host header gets a 400. Links in mail never use the request's host.
+    DEFAULT_AGENCY_HOSTS = _list("TRUSTED_HOSTS")
+    # Links in mail: https://<Agency.host>[:PUBLIC_PORT]/...
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "https")
+    PUBLIC_PORT = os.environ.get("PUBLIC_PORT") or None
+    HSTS_SECONDS = 0  # Strict-Transport-Security max-age; production sends it
 
     COMPRESS_MIMETYPES = [
         "text/html",
@@ -81,14 +95,21 @@ class Config:
 class DevelopmentConfig(Config):
     DEBUG = False
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    DEFAULT_AGENCY_HOSTS = _list("TRUSTED_HOSTS", "127.0.0.1,localhost")
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+    PUBLIC_PORT = os.environ.get("PUBLIC_PORT", "5000")  # `make run` serves on port 5000
 
 
 class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key-not-for-production"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    AUDIT_KEY = "test-audit-key-not-for-production"
     SESSION_COOKIE_SECURE = False
     SERVER_NAME = None
+    DEFAULT_AGENCY_HOSTS = ("localhost", "127.0.0.1")
+    PREFERRED_URL_SCHEME = "http"
+    PUBLIC_PORT = None
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_SUPPRESS_SEND = False
     MAIL_TIMEOUT_SECONDS = 5
@@ -98,10 +119,13 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
+
     @classmethod
     def check(cls) -> None:
-        if not cls.SECRET_KEY:
-            raise RuntimeError("SECRET_KEY must be set in production")
+        for name in ("SECRET_KEY", "AUDIT_KEY"):
+            if not getattr(cls, name):
+                raise RuntimeError(f"{name} must be set in production")
 
 
 CONFIGS = {

@@ -4,6 +4,7 @@ import os
 import secrets
 
 from flask import Flask, g, request
+from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import babel, compress, csrf, db, limiter, login_manager, mail, migrate
@@ -11,16 +12,20 @@ from config import CONFIGS
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
-    config_name = config_name or os.environ.get("PORCHLIGHT_ENV", "development")
+    # Production unless told otherwise: a forgotten variable must not open a debug-friendly set-up.
+    config_name = config_name or os.environ.get("PORCHLIGHT_ENV", "production")
     config_class = CONFIGS[config_name]
     if hasattr(config_class, "check"):
         config_class.check()
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config_class)
     app.config.update(overrides)
-    os.makedirs(app.instance_path, exist_ok=True)
-    if not app.config["SECRET_KEY"] and config_name == "development":
-        app.config["SECRET_KEY"] = _local_secret(app.instance_path)
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    if config_name == "development":
+        for name in ("SECRET_KEY", "AUDIT_KEY"):
+            if not app.config[name]:
+                app.config[name] = _local_secret(app.instance_path, name.lower())
+    _create_private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["PROXY_HOPS"]:
         # Behind a load balancer: take the client address and host from its X-Forwarded-* headers.
         hops = app.config["PROXY_HOPS"]
@@ -45,6 +50,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.web.formatting import init_formatting
 
     init_formatting(app)
+    from app.web.input_guard import init_input_guard
+
+    init_input_guard(app)  # before the routes: ids are bounded by the URL converter
     _register_pipeline(app)
     _register_blueprints(app)
 
@@ -58,9 +66,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     return app
 
 
-def _local_secret(instance_path: str) -> str:
-    """A development install's own random key, kept in instance/ so sessions survive restarts."""
-    path = os.path.join(instance_path, "secret_key")
+def _local_secret(instance_path: str, name: str) -> str:
+    """A development install's own random key, kept in instance/ so it survives restarts."""
+    path = os.path.join(instance_path, name)
     if not os.path.exists(path):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -69,17 +77,29 @@ def _local_secret(instance_path: str) -> str:
         return handle.read().strip()
 
 
+def _create_private_sqlite_file(uri: str) -> None:
+    """Create a SQLite database file readable by its owner only (SQLite's journals copy the mode)."""
+    url = make_url(uri)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    if not os.path.exists(url.database):
+        os.makedirs(os.path.dirname(os.path.abspath(url.database)), mode=0o700, exist_ok=True)
+        os.close(os.open(url.database, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 def _register_pipeline(app: Flask) -> None:
     from app.auth.sessions import enforce_session
+    from app.web.input_guard import refuse_control_characters
     from app.web.security import add_security_headers
     from app.web.tenancy import enter_request_scope, leave_request_scope
 
     @app.before_request
     def _tenant_and_session():
-        if request.endpoint in ("static", "health.healthz"):
-            return None
-        enter_request_scope()
-        return enforce_session()
+        agency_free = request.endpoint in ("static", "health.healthz")
+        if not agency_free:
+            enter_request_scope()  # first, so that even an error page names the agency
+        refuse_control_characters()  # before the session check or any view reads the request
+        return None if agency_free else enforce_session()
 
     @app.after_request
     def _commit(response):

@@ -37,9 +37,10 @@ def register_cli(app: Flask) -> None:
     def outbox_run(once, interval):
         """Send queued mail with retries and back-off."""
         from app.services.mail import run_worker
+        from app.services.password_resets import deliver_reset_requests
 
         with all_agencies():
-            run_worker(interval=interval, once=once)
+            run_worker(interval=interval, once=once, before_round=deliver_reset_requests)
 
     audit_group = AppGroup("audit", help="The audit log.")
     app.cli.add_command(audit_group)

@@ -30,12 +30,14 @@ from app.models import (
     Visit,
     utcnow,
 )
+from app.web.assets import compress_static
 from app.web.tenancy import all_agencies
 
 PASSWORD = "correct horse battery staple"
 HOST_A = "alpha.localhost"
 HOST_B = "beta.localhost"
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "app" / "translations"
+STATIC = Path(__file__).resolve().parents[1] / "app" / "static"
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
@@ -59,7 +61,15 @@ def compiled_translations():
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory, compiled_translations):
+def compressed_static():
+    """Build the missing or stale .br/.gz copies of app/static, as `make` does (they are not in git).
+    Before the app starts: WhiteNoise reads the folder once."""
+    compress_static(STATIC)
+    return STATIC
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, compiled_translations, compressed_static):
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
@@ -256,6 +266,14 @@ def login(client, username, password=PASSWORD, host=HOST_A, follow=False):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def deliver_resets(app) -> int:
+    """Answer queued "forgot password" requests, as the outbox worker does between rounds."""
+    from app.services.password_resets import deliver_reset_requests
+
+    with in_app(app):
+        return deliver_reset_requests()
 
 
 def get_one(app, model, **filters):

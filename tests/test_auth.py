@@ -14,9 +14,10 @@ from itsdangerous.timed import TimestampSigner
 from sqlalchemy import select, text
 
 from app.auth.tokens import make_token
+from app.blueprints.auth.forms import QUESTIONS
 from app.models import Agency, AuditEvent, OutboxMail, User, utcnow
 from app.services.audit import verify_chain
-from tests.conftest import HOST_A, HOST_B, PASSWORD, csrf_token, get_one, in_app, login
+from tests.conftest import HOST_A, HOST_B, PASSWORD, csrf_token, deliver_resets, get_one, in_app, login
 
 NEW_PASSWORD = "kettle orchard velvet lantern"
 TOKEN_VALUE_RE = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+|("X-CSRFToken": ")[^"]+')
@@ -400,6 +401,7 @@ def test_forgot_password_posts_are_rate_limited(client, world, app, monkeypatch)
     for _ in range(2):
         assert post(client, "/password/forgot", {"username": "margaretjones"}).status_code == 303
     assert post(client, "/password/forgot", {"username": "margaretjones"}).status_code == 429
+    assert deliver_resets(app) == 2
     assert len(outbox(app)) == 2
 
 
@@ -778,7 +780,12 @@ def reset_link(app, to_address):
 
 
 def forgot(client, username, **extra):
-    return post(client, "/password/forgot", {"username": username, "method": "email", **extra}, follow=True)
+    """Ask for a reset link, then let the mail worker answer the queued request."""
+    response = post(
+        client, "/password/forgot", {"username": username, "method": "email", **extra}, follow=True
+    )
+    deliver_resets(client.application)
+    return response
 
 
 def test_forgot_page_offers_the_email_link(client, world):
@@ -828,6 +835,7 @@ def test_forgot_password_by_htmx(client, world, app):
     assert 'id="forgot-form"' in body and "Enter your login name." in body
     done = hx_post(client, "/password/forgot", {"username": "margaretjones", "method": "email"})
     assert done.headers["HX-Redirect"] == "/login"
+    deliver_resets(app)
     assert len(outbox(app)) == 1
 
 
@@ -1024,10 +1032,85 @@ def test_wrong_answers_are_limited_audited_and_reported(client, questions_on, ap
     assert "answered wrongly" in mails[0].subject
 
 
-def test_question_for_an_unknown_name_says_there_is_none(client, questions_on, app):
-    response = get(client, "/password/forgot/question?username=nosuchperson")
-    assert response.status_code == 200
-    assert "There is no security question we can use" in response.get_data(as_text=True)
+def question_page(client, username, **params):
+    """The question page as the login name would see it, with the name itself taken out."""
+    response = get(client, f"/password/forgot/question?username={username}")
+    return response.status_code, without_tokens(response.get_data(as_text=True)).replace(username, "NAME")
+
+
+def asked(html: str) -> str:
+    return re.search(r"<p><strong>([^<]+)</strong></p>", html).group(1)
+
+
+def test_every_name_gets_the_same_looking_page(client, questions_on, app, make):
+    """Registered question, unknown name, staff, no question yet: the same page, a question each."""
+    set_question(app, questions_on.margaret.id)
+    make.user(questions_on.a, "carolwhite", role="staff", name="Carol White")
+    update(app, User, questions_on.staff_a.id, security_question=QUESTION, security_answer_hash="x")
+    pages = {
+        name: question_page(client, name)
+        for name in ("margaretjones", "nosuchperson", "carolwhite", "admin", "haroldsmith")
+    }
+    questions = set()
+    for name, (status, html) in pages.items():
+        assert status == 200, name
+        questions.add(asked(html))
+        assert asked(html) in {q for q in QUESTIONS}, name
+        skeleton = html.replace(asked(html), "QUESTION")
+        assert skeleton == pages["margaretjones"][1].replace(QUESTION, "QUESTION"), name
+    # A decoy is stable: the same name is asked the same question every time.
+    assert question_page(app.test_client(), "nosuchperson") == pages["nosuchperson"]
+
+
+def test_staff_are_never_offered_their_question(client, questions_on, app):
+    set_question(app, questions_on.staff_a.id)
+    for _ in range(2):
+        response = answer(client, "admin", "Mister Whiskers")
+        assert response.status_code == 422
+        assert "That answer does not match." in response.get_data(as_text=True)
+    assert "security_question.used" not in [a for a, _ in audit_actions(app, questions_on.staff_a.id)]
+
+
+def test_staff_are_not_asked_to_register_a_question(client, questions_on, make):
+    make.user(questions_on.a, "carolwhite", role="staff", name="Carol White", must_change_password=True)
+    login(client, "carolwhite")
+    assert 'name="security_answer"' not in get(client, "/password/change").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("name", ["nosuchperson", "haroldsmith"])
+def test_too_many_answers_looks_the_same_for_every_name(client, questions_on, app, name):
+    set_question(app, questions_on.margaret.id)
+    limit = app.config["SECURITY_ANSWER_MAX_ATTEMPTS"]
+    for _ in range(limit):
+        assert answer(client, "margaretjones", "Fluffy").status_code == 422
+        wrong = answer(client, name, "Fluffy")
+        assert wrong.status_code == 422
+        assert "That answer does not match." in wrong.get_data(as_text=True)
+    known = without_tokens(answer(client, "margaretjones", "Fluffy").get_data(as_text=True))
+    other = without_tokens(answer(client, name, "Fluffy").get_data(as_text=True))
+    assert "Too many wrong answers" in other
+    assert known.replace("margaretjones", "NAME") == other.replace(name, "NAME")
+    # The count belongs to the name and outlives the client's cookies.
+    assert "Too many wrong answers" in question_page(app.test_client(), name)[1]
+
+
+def test_question_page_is_rate_limited_per_address(client, questions_on, app, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_LOGIN", "3 per minute")
+    for name in ("a", "b", "c"):
+        assert get(client, f"/password/forgot/question?username={name}").status_code == 200
+    assert get(client, "/password/forgot/question?username=d").status_code == 429
+    assert answer(client, "margaretjones", "x").status_code == 429
+
+
+def test_question_reset_cancels_older_reset_links(client, questions_on, app):
+    set_question(app, questions_on.margaret.id)
+    forgot(client, "margaretjones")
+    mailed = reset_link(app, "margaretjones@example.com")
+    assert get(client, mailed).status_code == 200
+    response = answer(client, "margaretjones", "Mister Whiskers")
+    assert path_of(response.location).startswith("/password/reset/")
+    assert get(client, mailed).status_code == 404
+    assert get(client, response.location).status_code == 200
 
 
 def test_question_route_is_closed_when_the_agency_has_it_off(client, world, app):
@@ -1039,6 +1122,7 @@ def test_question_route_is_closed_when_the_agency_has_it_off(client, world, app)
     assert posted.status_code in (302, 303) and path_of(posted.location) == "/password/forgot"
     # And the forgot form falls back to the e-mail link.
     post(client, "/password/forgot", {"username": "margaretjones", "method": "question"})
+    deliver_resets(app)
     assert [m.to_address for m in outbox(app)] == ["margaretjones@example.com"]
 
 

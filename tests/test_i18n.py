@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import select
 
 from app.models import OutboxMail, User
-from tests.conftest import HOST_A, PASSWORD, csrf_token, in_app, login
+from tests.conftest import HOST_A, PASSWORD, csrf_token, deliver_resets, in_app, login
 
 ROOT = Path(__file__).resolve().parents[1]
 SPANISH_PO = ROOT / "app" / "translations" / "es" / "LC_MESSAGES" / "messages.po"
@@ -244,6 +244,7 @@ def test_reset_mail_is_written_in_the_recipients_language(app, client, world, sp
         data={"csrf_token": token, "username": "margaretjones", "method": "email"},
         headers={"Host": HOST_A, "Accept-Language": "en"},
     )
+    deliver_resets(app)
     with in_app(app) as session:
         mail = session.scalar(select(OutboxMail).where(OutboxMail.to_address == world.margaret.email))
     assert mail.subject == "Restablezca su contraseña del portal de Alpha Home Care"

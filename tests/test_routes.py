@@ -11,18 +11,15 @@ The lists are built from the url_map, so a new route is tested the day it is add
 - Per-user section switches and relationship ceilings close a section's URLs (404) and take it
   off the dashboard.
 
-Some portal pages are still placeholders (coming_later.html) that ignore their arguments; a walk
-that lands on one is reported as xfail rather than failing, and turns strict once the page exists.
+Pages still marked "not in this version" go through the same lookups, so every walk is strict.
 """
 
 import io
 import re
-from contextlib import contextmanager
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from flask import template_rendered
 from PIL import Image
 from sqlalchemy import select
 
@@ -121,7 +118,6 @@ BARE_ID_KINDS = {
 # Not object ids even though they may be ints (none yet). Add here with a reason.
 NOT_OBJECT_ARGS: dict[str, str] = {}
 
-PLACEHOLDER = "coming_later.html"
 ARG_RE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
 
@@ -202,25 +198,6 @@ def _url(rule, ids=None, query=None) -> str:
 
     path = ARG_RE.sub(value, rule.rule)
     return f"{path}?{query}" if query else path
-
-
-@contextmanager
-def templates_rendered(app):
-    names = []
-
-    def record(sender, template, context, **extra):
-        names.append(template.name)
-
-    template_rendered.connect(record, app)
-    try:
-        yield names
-    finally:
-        template_rendered.disconnect(record, app)
-
-
-def _xfail_if_placeholder(names, what):
-    if PLACEHOLDER in names:
-        pytest.xfail(f"{what} is still a placeholder page ({PLACEHOLDER})")
 
 
 def _is_login_redirect(response) -> bool:
@@ -464,10 +441,7 @@ def _walk(app, client, world, graphs, endpoint, rule_text, whose):
     rule = _rule(app, endpoint, rule_text)
     token = _sign_in(client, _walker(rule, world))
     method = _method(rule)
-    with templates_rendered(app) as names:
-        response = _request(client, method, _url(rule, graphs[whose]), token=token)
-    if response.status_code != 404:
-        _xfail_if_placeholder(names, endpoint)
+    response = _request(client, method, _url(rule, graphs[whose]), token=token)
     assert response.status_code == 404, f"{method} {_url(rule, graphs[whose])} → {response.status}"
     if method == "GET":
         # Control: the same URL with the user's own objects is not a 404, so the 404 above came
@@ -521,10 +495,7 @@ def test_client_query_outside_reach_is_404(app, client, world, endpoint, rule_te
         client.get(_url(rule, query=f"client={world.client_a.id}"), headers={"Host": HOST_A}).status_code
         != 404
     )
-    with templates_rendered(app) as names:
-        response = client.get(_url(rule, query=f"client={other.id}"), headers={"Host": HOST_A})
-    if response.status_code != 404:
-        _xfail_if_placeholder(names, endpoint)
+    response = client.get(_url(rule, query=f"client={other.id}"), headers={"Host": HOST_A})
     assert response.status_code == 404, response.status
 
 
@@ -640,13 +611,10 @@ def test_switched_off_section_answers_404(app, client, make, world, graphs, sect
     if not _routed(app, url):
         pytest.skip(f"{path} is not built yet")
     _sign_in(client, "margaretjones")
-    with templates_rendered(app) as names:
-        before = client.get(url, headers={"Host": HOST_A})
+    before = client.get(url, headers={"Host": HOST_A})
     assert before.status_code != 404, f"{url} is 404 even with {section} switched on"
     _set_link(app, make, world.margaret, world.client_a, **{SWITCH_OF[section]: False})
     after = client.get(url, headers={"Host": HOST_A})
-    if after.status_code != 404:
-        _xfail_if_placeholder(names, url)
     assert after.status_code == 404, after.status
 
 
@@ -693,10 +661,7 @@ def test_relationship_ceiling_closes_section(app, client, make, world, graphs, u
     if not built:
         pytest.skip(f"no {section} page is built yet")
     for url in built:
-        with templates_rendered(app) as names:
-            response = client.get(url, headers={"Host": HOST_A})
-        if response.status_code != 404:
-            _xfail_if_placeholder(names, url)
+        response = client.get(url, headers={"Host": HOST_A})
         assert response.status_code == 404, f"{username} {url} → {response.status}"
     if section in DASHBOARD_LINKS:
         html = client.get("/dashboard", headers={"Host": HOST_A}).get_data(as_text=True)

@@ -153,20 +153,40 @@ def test_scope_ends_with_its_block(app, world):
         ("ALPHA.localhost", "alpha"),  # nor the case
         (HOST_B, "beta"),
         ("beta.localhost:8443", "beta"),
-        ("unknown.example.org", "alpha"),  # an unknown host falls back to the default agency
+        # Only the hosts the configuration names (DEFAULT_AGENCY_HOSTS) fall back to the default.
         ("127.0.0.1:5000", "alpha"),
         ("localhost", "alpha"),
+        ("unknown.example.org", None),
+        ("attacker.example", None),
+        ("alpha.localhost.attacker.example", None),
     ],
 )
 def test_host_resolves_agency(app, world, host, expected):
     with app.test_request_context("/", headers={"Host": host}):
-        assert resolve_agency().slug == expected
+        agency = resolve_agency()
+        assert (agency.slug if agency else None) == expected
 
 
-def test_unknown_host_without_default_agency_answers_404(client, make):
+@pytest.mark.parametrize("path", ["/login", "/password/forgot", "/dashboard", "/admin/"])
+def test_unknown_host_answers_400(client, world, path):
+    response = client.get(path, headers={"Host": "attacker.example"})
+    assert response.status_code == 400
+    assert "does not belong to any agency" in response.get_data(as_text=True)
+
+
+def test_named_host_without_default_agency_answers_400(client, make):
     make.agency("alpha", HOST_A)
     assert client.get("/login", headers={"Host": HOST_A}).status_code == 200
-    assert client.get("/login", headers={"Host": "nobody.example.org"}).status_code == 404
+    assert client.get("/login", headers={"Host": "localhost"}).status_code == 400
+
+
+def test_trusted_hosts_setting_is_a_comma_separated_list(monkeypatch):
+    from config import _list
+
+    monkeypatch.setenv("TRUSTED_HOSTS", "portal.example.org, Care.Example.org,")
+    assert _list("TRUSTED_HOSTS") == ("portal.example.org", "care.example.org")
+    monkeypatch.delenv("TRUSTED_HOSTS")
+    assert _list("TRUSTED_HOSTS") == ()
 
 
 def test_requests_see_their_hosts_agency(client, world):

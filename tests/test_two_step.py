@@ -1,12 +1,13 @@
 """Two-step sign-in (TOTP): set up, sign in with a code, no replay, staff requirement."""
 
+import html
 import re
 import time
 
 import pyotp
 from sqlalchemy import select, update
 
-from app.models import Agency, AuditEvent, User
+from app.models import Agency, AuditEvent, OutboxMail, User
 from tests.conftest import HOST_A, PASSWORD, csrf_token, in_app, login
 
 H = {"Host": HOST_A}
@@ -101,19 +102,43 @@ def test_switch_off_needs_the_password(app, client, world):
     bad = client.post(
         "/two-step", data={"csrf_token": token, "password": "not my password at all"}, headers=H
     )
-    assert bad.status_code == 422 and "That is not your password." in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "That is not your current password." in bad.get_data(as_text=True)
     good = client.post("/two-step", data={"csrf_token": token, "password": PASSWORD}, headers=H)
     assert good.status_code == 303
     assert login(app.test_client(), "margaretjones").headers["Location"].endswith("/dashboard")
 
 
-def test_agency_can_require_it_for_staff(app, client, world):
+def _require_for_staff(app, world):
     with in_app(app) as session:
         session.execute(update(Agency).where(Agency.id == world.a.id).values(staff_two_factor_required=True))
         session.commit()
+
+
+def _enrolment_link(app, client, to="admin@example.com"):
+    """Ask for the confirmation mail on the set-up page and return the link's path."""
+    page = client.get("/two-step", headers=H).get_data(as_text=True)
+    assert "E-mail me the link" in page and 'class="key"' not in page
+    sent = client.post(
+        "/two-step/confirm",
+        data={"csrf_token": csrf_token(client, "/two-step")},
+        headers=H,
+        follow_redirects=True,
+    )
+    assert f"We sent a link to {to}" in sent.get_data(as_text=True)
+    with in_app(app) as session:
+        mail = session.scalars(select(OutboxMail).where(OutboxMail.to_address == to)).one()
+    assert mail.subject.startswith("Confirm: set up two-step sign-in")
+    return re.search(r"http://alpha\.localhost(/two-step/confirm/\S+)", mail.body_text).group(1)
+
+
+def test_agency_can_require_it_for_staff(app, client, world):
+    _require_for_staff(app, world)
     login(client, "admin")
     response = client.get("/admin/", headers=H)
     assert response.status_code == 302 and response.headers["Location"].endswith("/two-step")
+    link = _enrolment_link(app, client)
+    confirmed = client.get(link, headers=H)
+    assert confirmed.status_code == 303 and confirmed.headers["Location"].endswith("/two-step")
     _switch_on(client)
     assert client.get("/admin/", headers=H).status_code == 200
     page = client.get("/two-step", headers=H).get_data(as_text=True)
@@ -122,3 +147,77 @@ def test_agency_can_require_it_for_staff(app, client, world):
     family = app.test_client()
     login(family, "susanjones")
     assert family.get("/dashboard", headers=H).status_code == 200
+
+
+def test_required_enrolment_needs_the_mailed_link_not_just_the_password(app, client, world):
+    """A password thief signed in as staff cannot enrol their own phone: no key is shown and a
+    code for any key is refused until the link mailed to the account is opened."""
+    _require_for_staff(app, world)
+    login(client, "admin")
+    guessed = pyotp.random_base32()
+    with client.session_transaction(base_url=f"http://{HOST_A}") as session:
+        session["totp_pending"] = guessed
+    response = client.post(
+        "/two-step",
+        data={"csrf_token": csrf_token(client, "/two-step"), "code": pyotp.TOTP(guessed).now()},
+        headers=H,
+    )
+    assert response.status_code == 422
+    with in_app(app) as db_session:
+        assert db_session.get(User, world.staff_a.id).totp_secret is None
+    # Another user's link, or a link once the sessions it was sent to have ended, does not work.
+    link = _enrolment_link(app, client)
+    other = app.test_client()
+    login(other, "margaretjones")
+    assert other.get(link, headers=H).status_code == 404
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/two-step")}, headers=H)
+    login(client, "admin")
+    assert client.get(link, headers=H).status_code == 404
+
+
+def test_required_enrolment_without_an_email_says_ask_the_owner(app, client, world, make):
+    _require_for_staff(app, world)
+    make.user(world.a, "carolwhite", role="staff", name="Carol White", email=None)
+    login(client, "carolwhite")
+    sent = client.post(
+        "/two-step/confirm",
+        data={"csrf_token": csrf_token(client, "/two-step")},
+        headers=H,
+        follow_redirects=True,
+    )
+    assert "Ask the agency's owner to add one." in html.unescape(sent.get_data(as_text=True))
+
+
+def test_wrong_passwords_when_switching_off_pause_the_account(app, client, world, monkeypatch):
+    login(client, "margaretjones")
+    _switch_on(client)
+    token = csrf_token(client, "/two-step")
+    for _ in range(app.config["LOGIN_LOCK_THRESHOLD"]):
+        client.post("/two-step", data={"csrf_token": token, "password": "wrong wrong wrong"}, headers=H)
+    refused = client.post("/two-step", data={"csrf_token": token, "password": PASSWORD}, headers=H)
+    assert refused.status_code == 422 and "account is paused" in refused.get_data(as_text=True)
+    with in_app(app) as session:
+        user = session.get(User, world.margaret.id)
+        assert user.totp_secret is not None and user.locked_until is not None
+    assert login(app.test_client(), "margaretjones").status_code == 422
+
+
+def test_welcome_link_signs_in_only_after_the_code(app, client, world):
+    from app.auth.tokens import make_token
+
+    login(client, "margaretjones")
+    key = _switch_on(client)
+    with in_app(app) as session:
+        token = make_token(session.get(User, world.margaret.id), "welcome")
+    fresh = app.test_client()
+    path = f"/welcome/{token}"
+    new = "kettle orchard velvet lantern"
+    response = fresh.post(
+        path,
+        data={"csrf_token": csrf_token(fresh, path), "new_password": new, "confirm_password": new},
+        headers=H,
+    )
+    assert response.status_code == 303 and response.headers["Location"].endswith("/login/two-step")
+    assert fresh.get("/dashboard", headers=H).status_code == 302
+    assert _code_step(fresh, _next_code(key)).status_code == 303
+    assert fresh.get("/dashboard", headers=H).status_code == 200

@@ -62,6 +62,13 @@ def link_allows(link: ClientLink, section: str) -> bool:
     return getattr(link, _SWITCHES[section])
 
 
+def link_shows_visit_notes(link: ClientLink) -> bool:
+    """Caregiver notes and refusal reasons: the client's own circle sees them; a payer sees visit
+    times, caregiver, status and tasks only, unless the agency ticked "may view visit notes"
+    (minimum necessary). Calendar, print view, PDF and feed all ask this."""
+    return link.relationship_kind != REL_PAYER or link.may_view_visit_notes
+
+
 def link_sees_category(link: ClientLink, category_id: int) -> bool:
     return link_allows(link, DOCUMENTS) and all(c.id != category_id for c in link.hidden_categories)
 
@@ -130,9 +137,52 @@ class PortalAccess:
         link = self.links.get(client_id)
         return link is not None and link_allows(link, section)
 
+    def shows_visit_notes(self, client_id: int) -> bool:
+        link = self.links.get(client_id)
+        return link is not None and link_shows_visit_notes(link)
+
     def any_allows(self, section: str) -> bool:
         return any(link_allows(link, section) for link in self.links.values())
 
     def invoices_criterion(self, client_id: int | None = None):
         links = [link for cid, link in self.links.items() if client_id is None or cid == client_id]
         return or_(false(), *[invoice_criterion(link) for link in links])
+
+
+# --- Staff roles: what an owner and office staff may do in the admin area ------------------------
+# Every admin view declares one of these areas; the admin blueprint refuses any view whose area the
+# signed-in staff member may not manage, and a view without an area is refused for everyone.
+
+AREA_HOME = "home"  # the office's overview page
+AREA_PEOPLE = "people"  # portal accounts: add, credentials, reset, temporary password, lock
+AREA_SCHEDULE_REQUESTS = "schedule_requests"  # the office's schedule-request queue
+AREA_SETTINGS = "settings"  # office settings, payment settings among them
+AREA_STAFF = "staff"  # add or remove staff, change a staff member's role
+AREA_AUDIT = "audit"  # read the audit log
+OFFICE_AREAS = frozenset({AREA_HOME, AREA_PEOPLE, AREA_SCHEDULE_REQUESTS})
+OWNER_AREAS = frozenset({AREA_SETTINGS, AREA_STAFF, AREA_AUDIT})
+AREAS = OFFICE_AREAS | OWNER_AREAS
+
+
+def is_owner(user) -> bool:
+    return bool(getattr(user, "is_staff", False) and user.is_owner)
+
+
+def can_manage(staff, area: str | None) -> bool:
+    """May this staff member use this admin area? Office staff run the day-to-day areas; only an
+    owner manages staff, office and payment settings, and reads the audit log. An unknown or
+    missing area is refused, so a view nobody classified stays closed."""
+    if not getattr(staff, "is_staff", False) or area not in AREAS:
+        return False
+    return area in OFFICE_AREAS or is_owner(staff)
+
+
+def can_act_on(staff, person) -> bool:
+    """May this staff member act on this person's account (credentials, reset, temporary password,
+    lock)? Office staff act on portal users of their own agency; a staff or owner account is the
+    owner's alone; nobody acts on another agency's user."""
+    if not can_manage(staff, AREA_PEOPLE) or person.agency_id != staff.agency_id:
+        return False
+    if person.is_staff or person.is_owner:
+        return is_owner(staff)
+    return True

@@ -32,7 +32,14 @@ PUBLIC_ENDPOINTS = {
 # Reachable while a temporary password still has to be changed.
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "static", "health.healthz"}
 # Reachable by staff whose agency requires two-step sign-in before they have set it up.
-TWO_STEP_SETUP_ENDPOINTS = {"auth.two_step_setup", "auth.logout", "static", "health.healthz"}
+TWO_STEP_SETUP_ENDPOINTS = {
+    "auth.two_step_setup",
+    "auth.two_step_send_confirmation",
+    "auth.two_step_confirm",
+    "auth.logout",
+    "static",
+    "health.healthz",
+}
 TWO_STEP_WINDOW_SECONDS = 300  # time between the password and the code
 # Requests that must not keep a session alive (htmx polls such as the unread badge).
 BACKGROUND_ENDPOINTS = {"messages.unread_count"}

@@ -12,7 +12,7 @@ from app.models.invoice import Invoice, InvoiceLine, Payment
 from app.models.lead import ClientLead, LeadAttachment
 from app.models.message import Conversation, ConversationRead, Message
 from app.models.outbox import OutboxMail
-from app.models.user import User
+from app.models.user import PasswordResetRequest, UnknownNameAttempts, User
 from app.models.visit import ScheduleRequest, Signature, Visit, VisitTask
 
 __all__ = [
@@ -35,11 +35,13 @@ __all__ = [
     "LeadAttachment",
     "Message",
     "OutboxMail",
+    "PasswordResetRequest",
     "Payment",
     "ScheduleRequest",
     "Signature",
     "Task",
     "TenantScoped",
+    "UnknownNameAttempts",
     "User",
     "Visit",
     "VisitTask",

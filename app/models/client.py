@@ -70,6 +70,9 @@ class ClientLink(TenantScoped, db.Model):
     # Agency ticks that raise a ceiling.
     may_view_care_plan: Mapped[bool] = mapped_column(Boolean, default=False)  # legal rep only
     may_view_invoices: Mapped[bool] = mapped_column(Boolean, default=False)  # emergency contact
+    # Caregiver notes and refusal reasons: clients and family see them; a payer only when ticked
+    # (minimum necessary).
+    may_view_visit_notes: Mapped[bool] = mapped_column(Boolean, default=False)  # payer
     # The "individualised" per-user switches; every section on by default.
     show_schedule: Mapped[bool] = mapped_column(Boolean, default=True)
     show_schedule_requests: Mapped[bool] = mapped_column(Boolean, default=True)

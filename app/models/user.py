@@ -43,8 +43,10 @@ class User(TenantScoped, UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Rotates on sign-out-everywhere, password change and lock: ends every session at once.
     session_stamp: Mapped[str] = mapped_column(String(32), default=new_stamp)
-    # Rotates whenever a one-time link is used or issued anew: kills older links.
-    token_nonce: Mapped[str] = mapped_column(String(32), default=new_stamp)
+    # One nonce per kind of one-time link, so an anonymous "forgot password" cannot kill an unused
+    # welcome link. Each rotates when its link is used or issued anew, and on every password change.
+    token_nonce: Mapped[str] = mapped_column(String(32), default=new_stamp)  # welcome links
+    reset_nonce: Mapped[str] = mapped_column(String(32), default=new_stamp)  # reset links
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_locked: Mapped[bool] = mapped_column(Boolean, default=False)  # by staff
@@ -83,6 +85,38 @@ class User(TenantScoped, UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+class PasswordResetRequest(TenantScoped, db.Model):
+    """A "forgot password" request, queued for the outbox worker.
+
+    The form only writes this row, whatever the name, so a known and an unknown login name cost
+    the same work and take the same time to answer; the worker looks the name up and mails the
+    link when there is an account with an e-mail address.
+    """
+
+    __tablename__ = "password_reset_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class UnknownNameAttempts(TenantScoped, db.Model):
+    """Wrong security answers given for a login name that has no account.
+
+    Counted like a real account's, so "too many answers" shows for unknown names exactly as for
+    known ones and the question page reveals nothing about who is registered.
+    """
+
+    __tablename__ = "unknown_name_attempts"
+    __table_args__ = (UniqueConstraint("agency_id", "username"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))  # lower case
+    security_failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 def username_taken(agency_id: int, username: str) -> bool:

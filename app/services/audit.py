@@ -1,14 +1,18 @@
 """Audit events: append-only and hash-chained, so a changed or deleted row breaks the chain.
 
+The chain is keyed: each hash is an HMAC-SHA256 with AUDIT_KEY, which lives in the configuration
+and not in the database, so someone who can write to the database cannot recompute the chain.
+
 `record()` adds the event to the current transaction; it never commits. On PostgreSQL an
 advisory lock serialises writers so two requests cannot chain onto the same previous event
 (the unique `hash` and `prev_hash` columns catch it anywhere else).
 """
 
 import hashlib
+import hmac
 import json
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import select, text
 
@@ -31,7 +35,9 @@ def _digest(event: AuditEvent) -> str:
         "details": event.details,
         "at": event.created_at.isoformat(),
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    key = current_app.config["AUDIT_KEY"].encode()
+    message = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def record(action: str, *, target=None, client_id=None, actor=None, agency_id=None, **details) -> AuditEvent:

@@ -15,7 +15,6 @@ import secrets
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import url_for
 from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -25,6 +24,7 @@ from app.extensions import db
 from app.models import Agency, CalendarFeedToken, User, Visit, utcnow
 from app.models.user import ROLE_PORTAL
 from app.services import audit
+from app.services.links import agency_url
 from app.web.i18n import _
 
 FEED_DAYS_BACK = 90
@@ -176,12 +176,12 @@ def build_calendar(agency: Agency, visits: list[Visit], several_clients: bool) -
         event.add("last-modified", changed)
         event.add(
             "url",
-            url_for(
+            agency_url(
+                agency,
                 "schedule.calendar",
                 view="day",
                 date=visit.starts_at.astimezone(zone).date().isoformat(),
                 client=visit.client_id,
-                _external=True,
             ),
         )
         calendar.add_component(event)

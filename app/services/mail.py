@@ -118,8 +118,12 @@ def send_due(limit: int = 50) -> tuple[int, int]:
     return sent, failed
 
 
-def run_worker(interval: float = 5.0, once: bool = False) -> None:
+def run_worker(interval: float = 5.0, once: bool = False, before_round=None) -> None:
+    """Send due mail every `interval` seconds; `before_round()` first queues mail of its own
+    (the answers to "forgot password" requests)."""
     while True:
+        if before_round is not None:
+            before_round()
         sent, failed = send_due()
         if sent or failed:
             current_app.logger.info("outbox: %s sent, %s failed", sent, failed)

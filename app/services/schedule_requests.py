@@ -9,7 +9,7 @@ tasks and notes stay in the portal (no health information in e-mail). Nothing he
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
@@ -18,6 +18,7 @@ from app.models import Agency, Caregiver, ClientCaregiver, ScheduleRequest, Task
 from app.models.user import ROLE_STAFF
 from app.models.visit import REQUEST_DECLINED, REQUEST_HANDLED, REQUEST_OPEN
 from app.services import audit
+from app.services.links import agency_url
 from app.services.mail import queue_mail
 from app.web.i18n import _l
 
@@ -124,7 +125,7 @@ def create_request(
             locale=language,
             requester=requester,
             client=client,
-            link=url_for("admin.schedule_requests", _external=True),
+            link=agency_url(agency, "admin.schedule_requests"),
         )
     else:
         current_app.logger.warning("agency %s has no address for schedule requests", agency.slug)

@@ -23,7 +23,8 @@ MESSAGES = {
 
 def _render(error: HTTPException):
     code = error.code or 500
-    message = MESSAGES.get(code, error.description)
+    # An exception that knows exactly what was wrong says so (`user_message`, translated text).
+    message = getattr(error, "user_message", None) or MESSAGES.get(code, error.description)
     if code == 400 and "CSRF" in (error.description or ""):
         message = _("Your form expired. Please go back, reload the page and try again.")
     response = render_page(

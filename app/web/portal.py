@@ -10,6 +10,8 @@ from flask import abort, g, request, session
 from flask_login import current_user
 
 from app.auth.policies import PortalAccess
+from app.web.input_guard import parse_id
+from app.web.tenancy import get_scoped_or_404
 
 
 def guard_portal():
@@ -38,11 +40,8 @@ def selected_client(section: str | None = None, *, allow_all: bool = False):
     if requested == "all" and allow_all:
         return None
     if requested is not None:
-        try:
-            client_id = int(requested)
-        except ValueError:
-            abort(404)
-        if not any(c.id == client_id for c in allowed):
+        client_id = parse_id(requested)
+        if client_id is None or not any(c.id == client_id for c in allowed):
             abort(404)
         session["client_id"] = client_id
     else:
@@ -51,3 +50,13 @@ def selected_client(section: str | None = None, *, allow_all: bool = False):
         if client.id == client_id:
             return client
     return allowed[0]
+
+
+def get_portal_or_404(model, object_id, section: str, rule=None):
+    """One object of a client the user may see this section of (and, with `rule(link, obj)`, that
+    the rule allows, e.g. `invoice_visible`), else 404 — whatever the reason."""
+    client_ids = g.access.client_ids(section)
+    obj = get_scoped_or_404(model, object_id, model.client_id.in_(client_ids))
+    if rule is not None and not rule(g.access.link(obj.client_id), obj):
+        abort(404)
+    return obj

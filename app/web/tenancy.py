@@ -10,13 +10,16 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 
-from flask import abort, g, request
+from flask import abort, current_app, g, request
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
+from werkzeug.exceptions import BadRequest
 
 from app.extensions import db
 from app.models import Agency, TenantScoped
+from app.web.i18n import _l
+from app.web.input_guard import parse_id
 
 ALL_AGENCIES = object()
 _scope: ContextVar = ContextVar("tenant_scope", default=None)
@@ -81,11 +84,17 @@ def host_name() -> str:
     return (request.host or "").rsplit(":", 1)[0].lower().strip("[]")
 
 
+class UnknownHost(BadRequest):
+    user_message = _l("This address does not belong to any agency served here. Check the link.")
+
+
 def resolve_agency() -> Agency | None:
-    """The agency for this host, else the default agency of a single-agency install."""
+    """The agency whose host this is; for the hosts the configuration names (DEFAULT_AGENCY_HOSTS,
+    from TRUSTED_HOSTS), the default agency. Any other Host header is refused: nothing the sender
+    of a request chooses may pick an agency for them."""
     host = host_name()
     agency = db.session.scalar(select(Agency).where(Agency.host == host))
-    if agency is None:
+    if agency is None and host in current_app.config["DEFAULT_AGENCY_HOSTS"]:
         agency = db.session.scalar(select(Agency).where(Agency.is_default.is_(True)))
     return agency
 
@@ -93,7 +102,7 @@ def resolve_agency() -> Agency | None:
 def enter_request_scope() -> None:
     g.agency = resolve_agency()
     if g.agency is None:
-        abort(404)
+        raise UnknownHost()
     g.tenant_token = _scope.set(g.agency.id)
 
 
@@ -105,9 +114,8 @@ def leave_request_scope(_exc=None) -> None:
 
 def get_scoped_or_404(model, object_id, *criteria):
     """Load one tenant-owned object by id *and* agency (and any extra criteria), else 404."""
-    try:
-        object_id = int(object_id)
-    except (TypeError, ValueError):
+    object_id = parse_id(object_id)  # an id the database cannot hold is no object: no query
+    if object_id is None:
         abort(404)
     obj = db.session.scalar(
         select(model).where(model.id == object_id, model.agency_id == g.agency.id, *criteria)

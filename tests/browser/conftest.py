@@ -64,6 +64,13 @@ def live_server(app):
     thread.join(timeout=5)
 
 
+@pytest.fixture(autouse=True)
+def _links_on_the_live_server(app, live_server, monkeypatch):
+    """Links the app builds for mail and feeds name the agency's host on the live server's port,
+    as `make run` names port 5000."""
+    monkeypatch.setitem(app.config, "PUBLIC_PORT", str(live_server.port))
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):

@@ -15,6 +15,7 @@ SECURITY_QUESTIONS = [
     ("What was the name of your first pet?", _l("What was the name of your first pet?")),
     ("In what town did your parents meet?", _l("In what town did your parents meet?")),
 ]
+QUESTIONS = [value for value, _label in SECURITY_QUESTIONS if value]
 
 
 class LoginForm(FlaskForm):

@@ -1,21 +1,29 @@
 """Account operations behind the auth views. They change rows, audit, queue mail; never commit."""
 
+import hashlib
 import hmac
 import time
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pyotp
-from flask import current_app, g, url_for
+from flask import current_app, g
 from sqlalchemy import func, select
 
 from app.auth.passwords import hash_secret, verify_secret
 from app.auth.tokens import make_token, spend_tokens
+from app.blueprints.auth.forms import QUESTIONS
 from app.extensions import db
-from app.models import User, utcnow
+from app.models import UnknownNameAttempts, User, utcnow
 from app.models.user import new_stamp
 from app.services import audit
+from app.services.links import agency_url
 from app.services.mail import queue_mail
+from app.web.i18n import N_
+
+WRONG_PASSWORD = N_("That is not your current password.")
+PAUSED = N_("Too many wrong passwords. For your safety this account is paused for a few minutes.")
 
 MAX_LOCK = timedelta(days=1)
 
@@ -140,42 +148,95 @@ def normalise_answer(answer: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", answer).casefold().split())
 
 
-def send_reset_link(user: User) -> None:
-    """Queue the reset mail (1 h link). Caller gives the same answer whether or not this ran."""
-    if not user.email or not user.is_active:
-        return
-    spend_tokens(user)  # only the newest link works
-    token = make_token(user, "reset")
-    queue_mail(
-        user.email,
-        "password_reset",
-        agency=g.agency,
-        locale=user.language,
-        user=user,
-        link=url_for("auth.reset", token=token, _external=True),
+@dataclass
+class SecurityChallenge:
+    """The security question page for one typed login name, the same-looking for every name.
+
+    `user` is set only when the name is a portal account with a question of its own; every other
+    name (unknown, staff, no question yet) gets a decoy question — stable for that name, so asking
+    twice shows the same — and answers to it never match. Wrong answers are counted per name in
+    either case, so "too many answers" shows alike.
+    """
+
+    username: str
+    question: str
+    user: User | None
+    counter: User | UnknownNameAttempts | None
+
+    @property
+    def exhausted(self) -> bool:
+        attempts = self.counter.security_failed_attempts if self.counter is not None else 0
+        return attempts >= current_app.config["SECURITY_ANSWER_MAX_ATTEMPTS"]
+
+
+def security_challenge(agency, username: str) -> SecurityChallenge:
+    name = (username or "").strip().lower()[:80]
+    user = find_user(name)
+    if user is not None and not user.is_staff and user.security_answer_hash and user.security_question:
+        return SecurityChallenge(name, user.security_question, user, user)
+    counter = user or db.session.scalar(
+        select(UnknownNameAttempts).where(
+            UnknownNameAttempts.agency_id == agency.id, UnknownNameAttempts.username == name
+        )
     )
-    audit.record("password.reset_requested", actor=user)
+    return SecurityChallenge(name, _decoy_question(agency, name), None, counter)
 
 
-def check_security_answer(user: User, answer: str) -> bool:
-    """Knowledge-based recovery, only where the agency allows it: limited, audited, office told."""
-    limit = current_app.config["SECURITY_ANSWER_MAX_ATTEMPTS"]
-    if user.security_failed_attempts >= limit or not user.security_answer_hash:
-        audit.record("security_question.refused", actor=user, reason="attempts exhausted")
-        return False
-    ok = verify_secret(user.security_answer_hash, normalise_answer(answer))
+def _decoy_question(agency, name: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"decoy-question:{agency.id}:{name}".encode(), hashlib.sha256).digest()
+    return QUESTIONS[int.from_bytes(digest[:4], "big") % len(QUESTIONS)]
+
+
+def answer_security_question(agency, challenge: SecurityChallenge, answer: str) -> User | None:
+    """Knowledge-based recovery, only where the agency allows it: limited, audited, office told.
+    The user when the answer matches; None otherwise (the same work is done for a decoy)."""
+    if challenge.exhausted:
+        audit.record("security_question.refused", actor=challenge.user, username=challenge.username)
+        return None
+    user = challenge.user
+    ok = verify_secret(user.security_answer_hash if user else None, normalise_answer(answer)) and bool(user)
     if ok:
         user.security_failed_attempts = 0
         audit.record("security_question.used", actor=user)
     else:
-        user.security_failed_attempts += 1
-        audit.record("security_question.failed", actor=user, attempts=user.security_failed_attempts)
-    if g.agency.contact_email:
-        queue_mail(
-            g.agency.contact_email,
-            "security_question_used",
-            agency=g.agency,
-            user=user,
-            succeeded=ok,
+        counter = challenge.counter
+        if counter is None:
+            counter = UnknownNameAttempts(agency_id=agency.id, username=challenge.username)
+            db.session.add(counter)
+        counter.security_failed_attempts = (counter.security_failed_attempts or 0) + 1
+        audit.record(
+            "security_question.failed",
+            actor=user,
+            agency_id=agency.id,
+            username=challenge.username,
+            attempts=counter.security_failed_attempts,
         )
-    return ok
+    if user is not None and agency.contact_email:
+        queue_mail(agency.contact_email, "security_question_used", agency=agency, user=user, succeeded=ok)
+    return user if ok else None
+
+
+def reauthenticate(user: User, password: str) -> str | None:
+    """Check the password of a signed-in user about to change something sensitive (password,
+    two-step). Wrong ones count towards the same pause as wrong sign-ins, and a paused account
+    is refused even the right one. None when it matches, else the reason to show."""
+    if user.locked_until and user.locked_until > utcnow():
+        verify_secret(None, password)
+        audit.record("reauthentication.refused", actor=user, reason="paused")
+        return PAUSED
+    if verify_secret(user.password_hash, password):
+        return None
+    _count_failure(user, "re-authentication")
+    return PAUSED if user.locked_until and user.locked_until > utcnow() else WRONG_PASSWORD
+
+
+def send_two_step_enrolment_link(agency, user: User) -> bool:
+    """Staff who must use two-step sign-in confirm by e-mail before enrolling an authenticator, so a
+    stolen password alone cannot enrol the thief's phone. False when the account has no e-mail."""
+    if not user.email:
+        return False
+    link = agency_url(agency, "auth.two_step_confirm", token=make_token(user, "two_step_enrol"))
+    queue_mail(user.email, "two_step_enrol", agency=agency, locale=user.language, user=user, link=link)
+    audit.record("two_step.enrolment_link_sent", actor=user)
+    return True

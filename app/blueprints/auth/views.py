@@ -4,10 +4,11 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from app.auth.passwords import verify_secret
 from app.auth.sessions import begin_two_step, end_session, pending_two_step_user, start_session
-from app.auth.tokens import make_token, user_for_token
+from app.auth.tokens import make_token, spend_tokens, user_for_token
 from app.blueprints.auth import bp, services
 from app.blueprints.auth.forms import (
     ChangePasswordForm,
@@ -19,11 +20,13 @@ from app.blueprints.auth.forms import (
     TwoStepOffForm,
 )
 from app.extensions import limiter
+from app.models import utcnow
 from app.models.user import new_stamp
-from app.services import audit
+from app.services import audit, password_resets
 from app.web.htmx import redirect_page, render_page
 from app.web.i18n import N_, _
 
+ENROLMENT_WINDOW_SECONDS = 15 * 60  # after the e-mailed link, time to scan the key and confirm a code
 WRONG_CREDENTIALS = N_(
     "That login name and password do not match. After several wrong tries, sign-in pauses for a few minutes."
 )
@@ -31,6 +34,12 @@ WRONG_CREDENTIALS = N_(
 
 def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
+
+
+# One per-address budget for everything that checks a password, code or answer: sign-in, two-step,
+# forgot password, the security question (its page too: showing it is a probe) and re-authentication.
+sign_in_limit = limiter.shared_limit(_login_limit, scope="sign-in", methods=["POST"])
+question_limit = limiter.shared_limit(_login_limit, scope="sign-in")
 
 
 def _safe_next(target: str | None) -> str:
@@ -53,7 +62,7 @@ def _keep_changes() -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@sign_in_limit
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
@@ -89,7 +98,8 @@ def logout():
 
 
 def _new_password_form(form_class, user):
-    ask = g.agency.security_questions_enabled and not user.security_answer_hash
+    # Staff never get a security question: their accounts reach every client's records.
+    ask = g.agency.security_questions_enabled and not user.is_staff and not user.security_answer_hash
     return form_class(username=user.username, agency_name=g.agency.name, ask_question=ask)
 
 
@@ -101,12 +111,14 @@ def _question_fields(form) -> dict:
 
 @bp.route("/password/change", methods=["GET", "POST"])
 @login_required
+@sign_in_limit
 def change_password():
     user = current_user._get_current_object()
     form = _new_password_form(ChangePasswordForm, user)
     if form.validate_on_submit():
-        if not verify_secret(user.password_hash, form.current_password.data):
-            form.current_password.errors.append(_("That is not your current password."))
+        refused = services.reauthenticate(user, form.current_password.data)
+        if refused:
+            form.current_password.errors.append(_(refused))
             audit.record("password.change_failed", actor=user)
             _keep_changes()
         elif verify_secret(user.password_hash, form.new_password.data):
@@ -136,6 +148,10 @@ def welcome(token):
     if form.validate_on_submit():
         services.set_password(user, form.new_password.data, how="welcome link", **_question_fields(form))
         audit.record("token.used", actor=user, purpose="welcome")
+        if user.totp_secret:  # the link stands in for the password, never for the code
+            begin_two_step(user, url_for("dashboard.index"))
+            flash(_("Your password is set. Now enter the code from your authenticator app."), "success")
+            return redirect_page(url_for("auth.two_step"))
         start_session(user)
         flash(_("Welcome! Your password is set."), "success")
         return redirect_page(url_for("dashboard.index"))
@@ -152,15 +168,14 @@ def welcome(token):
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@sign_in_limit
 def forgot():
     form = ForgotForm()
     if form.validate_on_submit():
-        user = services.find_user(form.username.data)
         if request.form.get("method") == "question" and g.agency.security_questions_enabled:
             return redirect_page(url_for("auth.forgot_question", username=form.username.data))
-        if user is not None:
-            services.send_reset_link(user)
+        # Queued for the mail worker whatever the name: known and unknown names answer alike.
+        password_resets.request_reset(g.agency, form.username.data, request.remote_addr)
         flash(
             _(
                 "If that account has an e-mail address, we have sent a link to reset the password. "
@@ -174,22 +189,22 @@ def forgot():
 
 
 @bp.route("/password/forgot/question", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@question_limit
 def forgot_question():
+    """Every login name gets the same-looking page: its own question, or a stable decoy."""
     if not g.agency.security_questions_enabled:
         return redirect(url_for("auth.forgot"))
-    username = request.values.get("username", "")
+    username = request.values.get("username", "").strip()
+    if not username:
+        return redirect(url_for("auth.forgot"))
     form = SecurityAnswerForm(username=username)
-    user = services.find_user(username)
-    question = user.security_question if user is not None and user.security_answer_hash else None
-    exhausted = (
-        user is not None
-        and user.security_failed_attempts >= current_app.config["SECURITY_ANSWER_MAX_ATTEMPTS"]
-    )
-    if question and not exhausted and form.validate_on_submit():
-        ok = services.check_security_answer(user, form.answer.data)
+    challenge = services.security_challenge(g.agency, username)
+    exhausted = challenge.exhausted  # as it stood when the page was asked for
+    if not exhausted and form.validate_on_submit():
+        user = services.answer_security_question(g.agency, challenge, form.answer.data)
         _keep_changes()
-        if ok:
+        if user is not None:
+            spend_tokens(user, "reset")  # older reset links stop working
             return redirect_page(url_for("auth.reset", token=make_token(user, "reset")))
         form.answer.errors.append(_("That answer does not match."))
     status = 422 if request.method == "POST" else 200
@@ -198,7 +213,7 @@ def forgot_question():
         status=status,
         form=form,
         # The stored question is the English text of a choice; show it in the reader's language.
-        question=_(question) if question else None,
+        question=_(challenge.question),
         exhausted=exhausted,
     )
 
@@ -228,7 +243,7 @@ def reset(token):
 
 
 @bp.route("/login/two-step", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@sign_in_limit
 def two_step():
     user, next_url = pending_two_step_user()
     if user is None:
@@ -251,33 +266,40 @@ def two_step():
 
 @bp.route("/two-step", methods=["GET", "POST"])
 @login_required
+@sign_in_limit
 def two_step_setup():
-    """Switch two-step sign-in on (scan or type the key, confirm a code) or off (with the password)."""
+    """Switch two-step sign-in on (scan or type the key, confirm a code) or off (with the password).
+
+    Staff whose agency requires two-step confirm by e-mail first (`two_step_confirm`): on a session
+    that only proved the password, enrolling an app would let a password thief in for good.
+    """
     user = current_user._get_current_object()
     required = user.is_staff and g.agency.staff_two_factor_required
     code_form, off_form = TwoStepCodeForm(), TwoStepOffForm()
-    if user.totp_secret is None:
+    needs_mail = required and user.totp_secret is None and not _enrolment_confirmed(user)
+    secret = None
+    if user.totp_secret is None and not needs_mail:
         secret = session.get("totp_pending") or services.new_totp_secret()
         session["totp_pending"] = secret
         if code_form.validate_on_submit():
             if services.totp_matches(user, code_form.code.data, secret):
                 services.enable_two_step(user, secret)
                 session.pop("totp_pending", None)
+                session.pop("two_step_enrol", None)
                 flash(_("Two-step sign-in is on. You will need your app each time you sign in."), "success")
                 return redirect_page(url_for("auth.two_step_setup"))
             code_form.code.errors.append(
                 _("That code does not match. Check the key and try the newest code.")
             )
-    else:
-        secret = None
-        if not required and off_form.validate_on_submit():
-            if verify_secret(user.password_hash, off_form.password.data):
-                services.disable_two_step(user)
-                flash(_("Two-step sign-in is off."), "success")
-                return redirect_page(url_for("auth.two_step_setup"))
-            off_form.password.errors.append(_("That is not your password."))
-            audit.record("two_step.disable_failed", actor=user)
-            _keep_changes()
+    elif user.totp_secret is not None and not required and off_form.validate_on_submit():
+        refused = services.reauthenticate(user, off_form.password.data)
+        if refused is None:
+            services.disable_two_step(user)
+            flash(_("Two-step sign-in is off."), "success")
+            return redirect_page(url_for("auth.two_step_setup"))
+        off_form.password.errors.append(_(refused))
+        audit.record("two_step.disable_failed", actor=user)
+        _keep_changes()
     status = 422 if request.method == "POST" else 200
     return render_page(
         "auth/two_step_setup.html",
@@ -285,6 +307,45 @@ def two_step_setup():
         code_form=code_form,
         off_form=off_form,
         required=required,
+        needs_mail=needs_mail,
+        mail_form=FlaskForm(),
         secret=secret,
         uri=services.totp_uri(user, secret) if secret else None,
     )
+
+
+def _enrolment_confirmed(user) -> bool:
+    confirmed = session.get("two_step_enrol") or {}
+    fresh = utcnow().timestamp() - confirmed.get("at", 0) < ENROLMENT_WINDOW_SECONDS
+    return fresh and confirmed.get("user") == user.get_id()
+
+
+@bp.route("/two-step/confirm", methods=["POST"])
+@login_required
+@sign_in_limit
+def two_step_send_confirmation():
+    """Mail the signed-in staff member a link that unlocks enrolling an authenticator app."""
+    user = current_user._get_current_object()
+    if FlaskForm().validate_on_submit():
+        if services.send_two_step_enrolment_link(g.agency, user):
+            flash(
+                _("We sent a link to %(email)s. Open it within 15 minutes to continue.", email=user.email),
+                "info",
+            )
+        else:
+            flash(_("Your account has no e-mail address. Ask the agency's owner to add one."), "error")
+    return redirect_page(url_for("auth.two_step_setup"))
+
+
+@bp.route("/two-step/confirm/<token>")
+@login_required
+def two_step_confirm(token):
+    """The e-mailed link: valid 15 minutes, only for the account (and sessions) it was sent to."""
+    user = current_user._get_current_object()
+    owner = user_for_token(token, "two_step_enrol", g.agency.id)
+    if owner is None or owner.id != user.id:
+        return render_page("auth/link_invalid.html", status=404)
+    session["two_step_enrol"] = {"user": user.get_id(), "at": utcnow().timestamp()}
+    audit.record("two_step.enrolment_confirmed", actor=user)
+    flash(_("Thank you. You can now set up your authenticator app."), "success")
+    return redirect_page(url_for("auth.two_step_setup"))

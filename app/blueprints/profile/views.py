@@ -7,6 +7,7 @@ from app.auth.policies import SCHEDULE
 from app.blueprints.profile import bp
 from app.blueprints.profile.forms import FeedForm, SettingsForm
 from app.services import audit, calendar_feed
+from app.services.links import agency_url
 from app.web.htmx import is_partial_request, render_page
 from app.web.i18n import _
 
@@ -92,7 +93,7 @@ def feed_create():
     if not g.access.any_allows(SCHEDULE) or not FeedForm().validate_on_submit():
         return redirect(url_for("profile.settings"), 303)
     token = calendar_feed.issue_token(user)
-    url = url_for("schedule.feed", token=token, _external=True)
+    url = agency_url(g.agency, "schedule.feed", token=token)
     form = _settings_form(user, formdata=None, obj=user)
     form.time_zone.data = user.time_zone or ""
     return _settings_page(user, form, fragment="profile/_settings_feed.html", **_feed_context(user, url))

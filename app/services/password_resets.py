@@ -1,0 +1,67 @@
+"""Forgotten passwords by e-mail link, and the worker that answers queued requests.
+
+The "forgot password" form only queues a `PasswordResetRequest`, for a known and an unknown
+login name alike, so both cost the same work and take the same time to answer; the outbox worker
+(`flask outbox run`) looks the name up and mails a one-hour link when the account has an e-mail
+address. Staff sending a reset mail from a person's page go straight to `send_reset_link`.
+Links are built from the agency's own address (app.services.links), never from a request.
+"""
+
+from sqlalchemy import func, select
+
+from app.auth.tokens import make_token, spend_tokens
+from app.extensions import db
+from app.models import Agency, PasswordResetRequest, User, utcnow
+from app.services import audit
+from app.services.links import agency_url
+from app.services.mail import queue_mail
+
+
+def request_reset(agency: Agency, username: str, ip_address: str | None) -> None:
+    """Queue a reset for whatever name was typed; the caller answers the same either way."""
+    db.session.add(
+        PasswordResetRequest(
+            agency_id=agency.id, username=(username or "").strip().lower()[:80], ip_address=ip_address
+        )
+    )
+
+
+def send_reset_link(agency: Agency, user: User) -> bool:
+    """Mail the user a one-hour reset link, killing older reset links (not welcome links).
+    False when there is nobody to mail."""
+    if not user.email or not user.is_active:
+        return False
+    spend_tokens(user, "reset")
+    link = agency_url(agency, "auth.reset", token=make_token(user, "reset"))
+    queue_mail(user.email, "password_reset", agency=agency, locale=user.language, user=user, link=link)
+    audit.record("password.reset_requested", actor=user)
+    return True
+
+
+def deliver_reset_requests(limit: int = 100) -> int:
+    """Worker: answer queued requests (every agency). Returns how many links were mailed."""
+    sent = 0
+    rows = db.session.scalars(
+        select(PasswordResetRequest)
+        .where(PasswordResetRequest.processed_at.is_(None))
+        .order_by(PasswordResetRequest.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for row in rows:
+        row.processed_at = utcnow()
+        user = db.session.scalar(
+            select(User).where(User.agency_id == row.agency_id, func.lower(User.username) == row.username)
+        )
+        agency = db.session.get(Agency, row.agency_id)
+        if user is not None and send_reset_link(agency, user):
+            sent += 1
+        elif user is None:
+            audit.record(
+                "password.reset_unknown_name",
+                agency_id=row.agency_id,
+                username=row.username,
+                requested_from=row.ip_address,
+            )
+    db.session.commit()
+    return sent
