@@ -23,7 +23,8 @@ GENESIS = "0" * 64
 _CHAIN_LOCK = 7_471_001  # arbitrary advisory-lock key for the audit chain
 
 
-def _digest(event: AuditEvent) -> str:
+def canonical(event: AuditEvent) -> bytes:
+    """The bytes the chain hash covers: the event's facts and the previous event's hash."""
     payload = {
         "prev": event.prev_hash,
         "agency": event.agency_id,
@@ -35,9 +36,11 @@ def _digest(event: AuditEvent) -> str:
         "details": event.details,
         "at": event.created_at.isoformat(),
     }
-    key = current_app.config["AUDIT_KEY"].encode()
-    message = json.dumps(payload, sort_keys=True, default=str).encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return json.dumps(payload, sort_keys=True, default=str).encode()
+
+
+def _digest(event: AuditEvent) -> str:
+    return hmac.new(current_app.config["AUDIT_KEY"].encode(), canonical(event), hashlib.sha256).hexdigest()
 
 
 def record(action: str, *, target=None, client_id=None, actor=None, agency_id=None, **details) -> AuditEvent:
