@@ -21,6 +21,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    _make_private(app.instance_path, 0o700)  # also one made before this rule, or by another tool
     if config_name == "development":
         for name in ("SECRET_KEY", "AUDIT_KEY"):
             if not app.config[name]:
@@ -85,6 +86,14 @@ def _create_private_sqlite_file(uri: str) -> None:
     if not os.path.exists(url.database):
         os.makedirs(os.path.dirname(os.path.abspath(url.database)), mode=0o700, exist_ok=True)
         os.close(os.open(url.database, os.O_WRONLY | os.O_CREAT, 0o600))
+    _make_private(url.database, 0o600)
+
+
+def _make_private(path: str, mode: int) -> None:
+    """Narrow the permissions of a file or folder we own (one created before this rule)."""
+    info = os.stat(path)
+    if info.st_uid == os.getuid() and info.st_mode & 0o777 != mode:
+        os.chmod(path, mode)
 
 
 def _register_pipeline(app: Flask) -> None:

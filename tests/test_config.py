@@ -93,6 +93,18 @@ def test_instance_folder_and_sqlite_file_are_private(tmp_path, monkeypatch):
     assert app.config["AUDIT_KEY"] == (instance / "audit_key").read_text().strip()
 
 
+def test_an_existing_instance_folder_and_sqlite_file_are_made_private(tmp_path, monkeypatch):
+    instance = tmp_path / "instance"
+    instance.mkdir(mode=0o755)
+    database = instance / "old.sqlite3"
+    database.write_bytes(b"")
+    database.chmod(0o644)
+    monkeypatch.setattr("flask.Flask.auto_find_instance_path", lambda self: str(instance))
+    create_app("development", SQLALCHEMY_DATABASE_URI=f"sqlite:///{database}")
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+
+
 def test_audit_chain_is_keyed(app, world):
     """Someone who can write to the database but lacks AUDIT_KEY cannot rewrite an event and
     recompute the chain: a plain SHA-256, or an HMAC with another key, does not verify."""

@@ -76,12 +76,21 @@ def test_every_link_in_every_mail_is_on_the_agencys_address(app, client, world, 
 
 
 def test_no_code_builds_an_absolute_url_from_the_request():
-    """`url_for(..., _external=True)` takes the request's host; app.services.links is the one way."""
+    """`url_for(..., _external=True)` and `request.host_url` and the like take the request's host;
+    app.services.links is the one way to an absolute URL."""
     offenders = []
+    request_addresses = {"host_url", "url_root", "base_url", "root_url", "url"}
     for path in (ROOT / "app").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.keyword) and node.arg == "_external":
                 offenders.append(f"{path.relative_to(ROOT)}:{node.value.lineno}")
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in request_addresses
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "request"
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} request.{node.attr}")
     for path in (ROOT / "app" / "templates").rglob("*"):
         if path.is_file() and "_external" in path.read_text():
             offenders.append(str(path.relative_to(ROOT)))
@@ -293,3 +302,166 @@ def test_office_ticks_visit_notes_for_a_payer_only(app, client, world, relations
     assert post(client, "/admin/people/new", data).status_code == 303
     user = get_one(app, User, username="norapayer")
     assert get_one(app, ClientLink, user_id=user.id).may_view_visit_notes is stored
+
+
+# --- forms: one-line fields hold one line ---------------------------------------------------------
+
+
+def test_every_form_is_built_on_the_one_base():
+    import importlib
+    import pkgutil
+
+    from flask_wtf import FlaskForm
+
+    import app as package
+    from app.web.forms import Form
+
+    for module in pkgutil.walk_packages(package.__path__, "app."):
+        importlib.import_module(module.name)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = [c for c in subclasses(FlaskForm) if c.__module__.startswith("app.") and c is not Form]
+    assert ours and all(issubclass(c, Form) for c in ours), [c for c in ours if not issubclass(c, Form)]
+
+
+@pytest.mark.parametrize("value", ["Eve\r\nBcc: x@example.com", "Eve\tSmith", "Eve\n"])
+def test_a_line_break_in_a_one_line_field_is_refused_beside_it(app, client, world, value):
+    login(client, "admin")
+    data = {
+        "first_name": value,
+        "last_name": "Jones",
+        "email": "eve@example.com",
+        "role": "portal",
+        "client_id": str(world.client_a.id),
+        "relationship": "emergency_contact",
+        "access": "email",
+    }
+    response = post(client, "/admin/people/new", data)
+    assert response.status_code == 422
+    html = unescape(response.get_data(as_text=True))
+    assert re.search(r'<p id="first_name-error" class="error">[^<]*Keep this on one line', html)
+    assert mails(app) == []
+
+
+def test_text_areas_keep_their_lines(app, client, world):
+    login(client, "admin")
+    template = "Dear office,\r\n\tplease call me."
+    response = post(
+        client,
+        "/admin/settings",
+        {
+            "name": "Alpha Home Care",
+            "message_template": template,
+            "time_zone": "America/Chicago",
+            "schedule_request_recipient_id": "0",
+            "schedule_request_horizon_days": "90",
+            "session_idle_minutes": "15",
+            "payment_gateway": "none",
+        },
+    )
+    assert response.status_code == 303
+    from app.models import Agency
+
+    assert get_one(app, Agency, id=world.a.id).message_template == template
+
+
+# --- counters hold under parallel requests ---------------------------------------------------------
+
+
+def _in_parallel(app, count, attempt):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(lambda _: attempt(app.test_client()), range(count)))
+
+
+def _wrong_answer(name):
+    def attempt(browser):
+        path = f"/password/forgot/question?username={name}"
+        token = csrf_token(browser, "/login")
+        data = {"username": name, "answer": "wrong answer", "csrf_token": token}
+        return browser.post(path, data=data, headers={"Host": HOST_A}).status_code
+
+    return attempt
+
+
+@pytest.mark.parametrize("name", ["nosuchperson", "margaretjones"])
+def test_parallel_wrong_answers_never_500_and_never_pass_the_limit(app, world, name):
+    from app.models import Agency, UnknownNameAttempts
+
+    agency = get_one(app, Agency, id=world.a.id)
+    agency.security_questions_enabled = True
+    with in_app(app) as session:
+        session.merge(agency)
+        session.commit()
+    limit = app.config["SECURITY_ANSWER_MAX_ATTEMPTS"]
+    statuses = _in_parallel(app, 6, _wrong_answer(name))
+    assert statuses == [422] * 6
+    if name == "nosuchperson":
+        counted = get_one(app, UnknownNameAttempts, username=name).security_failed_attempts
+    else:
+        counted = get_one(app, User, username=name).security_failed_attempts
+    assert counted == limit
+
+
+def test_parallel_wrong_passwords_are_all_counted(app, world):
+    def attempt(browser):
+        token = csrf_token(browser, "/login")
+        data = {"username": "robertjones", "password": "wrong password", "csrf_token": token}
+        return browser.post("/login", data=data, headers={"Host": HOST_A}).status_code
+
+    assert _in_parallel(app, 6, attempt) == [422] * 6
+    user = get_one(app, User, username="robertjones")
+    assert user.failed_logins == 6 and user.locked_until is not None
+
+
+# --- an agency without an address -------------------------------------------------------------------
+
+
+def test_an_agency_without_a_host_does_not_stop_mail_for_the_others(app, client, world, make):
+    from app.models import Agency
+
+    post(client, "/password/forgot", {"username": "margaretjones"}, host="localhost")
+    post(client, "/password/forgot", {"username": "alicebrown"}, host="beta.localhost")
+    agency = get_one(app, Agency, id=world.a.id)
+    agency.host = None
+    with in_app(app) as session:
+        session.merge(agency)
+        session.commit()
+    assert deliver_resets(app) == 1
+    assert [m.to_address for m in mails(app)] == ["alicebrown@example.com"]
+    # Staff asking for a mail on that agency get a page that says why, not a 500.
+    login(client, "admin", host="localhost")
+    token = csrf_token(client, "/password/change", "localhost")
+    response = client.post(
+        f"/admin/people/{world.margaret.id}/credentials",
+        data={"csrf_token": token},
+        headers={"Host": "localhost"},
+    )
+    assert response.status_code == 409
+    assert "no web address set up" in response.get_data(as_text=True)
+
+
+# --- the two-step enrolment link is for one session, once -------------------------------------------
+
+
+def test_enrolment_link_works_once_and_only_in_the_session_that_asked(app, client, world):
+    from app.models import Agency
+    from tests.test_two_step import _enrolment_link
+
+    agency = get_one(app, Agency, id=world.a.id)
+    agency.staff_two_factor_required = True
+    with in_app(app) as session:
+        session.merge(agency)
+        session.commit()
+    login(client, "admin")
+    link = _enrolment_link(app, client)
+    other_session = app.test_client()
+    login(other_session, "admin")
+    assert other_session.get(link, headers={"Host": HOST_A}).status_code == 404
+    assert client.get(link, headers={"Host": HOST_A}).status_code == 303
+    assert client.get(link, headers={"Host": HOST_A}).status_code == 404

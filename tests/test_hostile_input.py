@@ -352,3 +352,49 @@ def test_the_refusal_page_keeps_the_agency_and_the_signed_in_header(client, worl
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert ADDRESS_REFUSED in html and "Alpha Home Care" in html and "Sign out" in html
+
+
+@pytest.mark.parametrize("path", ["/admin/people/01", "/admin/people/" + "0" * 4000 + "1"])
+def test_an_id_has_one_spelling(client, world, path):
+    login(client, "admin")
+    assert client.get(path, headers=H).status_code == 404
+    assert client.get(f"/admin/people/{world.staff_a.id}", headers=H).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["007", "0", " 7", "7 ", "1_0"])
+def test_parse_id_takes_plain_digits_only(value):
+    from app.web.input_guard import parse_id
+
+    assert parse_id(value) is None
+    assert parse_id("7") == 7
+
+
+def test_a_header_that_does_not_parse_is_not_a_500(client, world):
+    """htmx's HX-Current-URL is the sender's to write; "http://[" does not parse as a URL."""
+    from datetime import date, timedelta
+
+    login(client, "margaretjones")
+    day = (date.today() + timedelta(days=3)).isoformat()
+    token = csrf_token(client, "/schedule/requests/new")
+    response = client.post(
+        "/schedule/requests/new",
+        data={
+            "csrf_token": token,
+            "date": day,
+            "start_time": "10:00",
+            "end_time": "12:00",
+            "care_needed": "Help",
+        },
+        headers={**H, "HX-Request": "true", "HX-Current-URL": "http://["},
+    )
+    assert response.status_code == 200
+    assert "was sent to the office" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("code", ["٧٧٧٧٧٧", "１２３４５６", "12 34 5٦"])
+def test_two_step_codes_in_other_digits_are_just_wrong(client, world, code):
+    login(client, "margaretjones")
+    token = csrf_token(client, "/two-step")
+    response = client.post("/two-step", data={"csrf_token": token, "code": code}, headers=H)
+    assert response.status_code == 422
+    assert "That code does not match." in response.get_data(as_text=True)

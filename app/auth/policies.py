@@ -186,3 +186,17 @@ def can_act_on(staff, person) -> bool:
     if person.is_staff or person.is_owner:
         return is_owner(staff)
     return True
+
+
+# --- Sign-in rules that depend on who the account belongs to ---------------------------------------
+
+
+def offers_security_question(agency, user) -> bool:
+    """Knowledge-based reset, where the agency allows it, for portal users only: a staff account
+    reaches every client's records and never gets one (nor is asked to register one)."""
+    return bool(agency.security_questions_enabled) and not user.is_staff
+
+
+def two_step_required(agency, user) -> bool:
+    """The agency requires two-step sign-in for its staff."""
+    return user.is_staff and bool(agency.staff_two_factor_required)

@@ -12,6 +12,7 @@ from flask_babel import refresh as refresh_locale
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from app.auth.policies import two_step_required
 from app.extensions import db, login_manager
 from app.models import User, utcnow
 from app.web.htmx import redirect_page
@@ -113,8 +114,7 @@ def enforce_session():
         if current_user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
             return redirect_page(url_for("auth.change_password"), 302)
         if (
-            current_user.is_staff
-            and g.agency.staff_two_factor_required
+            two_step_required(g.agency, current_user)
             and not current_user.totp_secret
             and endpoint not in TWO_STEP_SETUP_ENDPOINTS
         ):

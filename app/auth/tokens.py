@@ -3,8 +3,8 @@
 Each purpose has its own nonce, so issuing or using one kind of link never kills another kind
 (an anonymous "forgot password" must not cancel an unused welcome link). A nonce rotates when a
 link of its kind is used or issued anew, and every nonce rotates when the password changes.
-The two-step enrolment link is bound to the session stamp instead: it only works while the
-sessions it was sent to are alive.
+The two-step enrolment link is bound to the session stamp and to a nonce kept in the session that
+asked for it (`bound_to`): it works once, in that browser, while that session lives.
 The same answer is given whether or not an account exists.
 """
 
@@ -33,18 +33,24 @@ def _nonce(user: User, purpose: str) -> str:
     return getattr(user, PURPOSES[purpose][1])
 
 
-def make_token(user: User, purpose: str) -> str:
-    return _serializer(purpose).dumps({"u": user.id, "a": user.agency_id, "n": _nonce(user, purpose)})
+def make_token(user: User, purpose: str, bound_to: str | None = None) -> str:
+    payload = {"u": user.id, "a": user.agency_id, "n": _nonce(user, purpose)}
+    if bound_to is not None:
+        payload["b"] = bound_to
+    return _serializer(purpose).dumps(payload)
 
 
-def user_for_token(token: str, purpose: str, agency_id: int) -> User | None:
-    """The user a valid, unused, unexpired token of this purpose belongs to, or None."""
+def user_for_token(token: str, purpose: str, agency_id: int, bound_to: str | None = None) -> User | None:
+    """The user a valid, unused, unexpired token of this purpose belongs to, or None. A token made
+    with `bound_to` is valid only when given the same value again."""
     max_age = PURPOSES[purpose][0]
     try:
         data = _serializer(purpose).loads(token, max_age=max_age)
     except BadSignature:  # includes SignatureExpired
         return None
     if not isinstance(data, dict) or data.get("a") != agency_id or not isinstance(data.get("u"), int):
+        return None
+    if data.get("b") != bound_to:
         return None
     user = db.session.scalar(select(User).where(User.id == data["u"], User.agency_id == agency_id))
     if user is None or not user.is_active or user.is_locked or _nonce(user, purpose) != data.get("n"):
@@ -53,8 +59,10 @@ def user_for_token(token: str, purpose: str, agency_id: int) -> User | None:
 
 
 def spend_tokens(user: User, purpose: str | None = None) -> None:
-    """Kill the outstanding links of one purpose, or of every purpose (a password change)."""
+    """Kill the outstanding links of one purpose with a nonce of its own, or of every such purpose
+    (a password change)."""
     attributes = [PURPOSES[purpose][1]] if purpose else ROTATING_NONCES
+    if not set(attributes) <= set(ROTATING_NONCES):
+        raise ValueError(f"{purpose} links are not spent this way")
     for attribute in attributes:
-        if attribute in ROTATING_NONCES:
-            setattr(user, attribute, new_stamp())
+        setattr(user, attribute, new_stamp())

@@ -119,6 +119,14 @@ class UnknownNameAttempts(TenantScoped, db.Model):
     security_failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
+def find_login(agency_id: int, username: str | None) -> User | None:
+    """The agency's account with this login name (any case, outer spaces ignored), if any."""
+    name = (username or "").strip().lower()
+    return db.session.scalar(
+        db.select(User).where(User.agency_id == agency_id, func.lower(User.username) == name)
+    )
+
+
 def username_taken(agency_id: int, username: str) -> bool:
     return (
         db.session.scalar(

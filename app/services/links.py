@@ -13,12 +13,6 @@ class AgencyHasNoAddress(RuntimeError):
     """The agency has no host configured, so no link to it can be built."""
 
 
-def agency_base(agency) -> str:
-    """`https://sunrise.example.org` — where this agency's portal lives."""
-    scheme, server = _address(agency)
-    return f"{scheme}://{server}"
-
-
 def agency_url(agency, endpoint: str, **values) -> str:
     """The absolute URL of `endpoint` on this agency's own address."""
     scheme, server = _address(agency)

@@ -7,13 +7,15 @@ address. Staff sending a reset mail from a person's page go straight to `send_re
 Links are built from the agency's own address (app.services.links), never from a request.
 """
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import select
 
 from app.auth.tokens import make_token, spend_tokens
 from app.extensions import db
 from app.models import Agency, PasswordResetRequest, User, utcnow
+from app.models.user import find_login
 from app.services import audit
-from app.services.links import agency_url
+from app.services.links import AgencyHasNoAddress, agency_url
 from app.services.mail import queue_mail
 
 
@@ -26,13 +28,17 @@ def request_reset(agency: Agency, username: str, ip_address: str | None) -> None
     )
 
 
+def issue_reset_token(user: User) -> str:
+    """A one-hour reset token; older reset links stop working (welcome links live on)."""
+    spend_tokens(user, "reset")
+    return make_token(user, "reset")
+
+
 def send_reset_link(agency: Agency, user: User) -> bool:
-    """Mail the user a one-hour reset link, killing older reset links (not welcome links).
-    False when there is nobody to mail."""
+    """Mail the user a one-hour reset link. False when there is nobody to mail."""
     if not user.email or not user.is_active:
         return False
-    spend_tokens(user, "reset")
-    link = agency_url(agency, "auth.reset", token=make_token(user, "reset"))
+    link = agency_url(agency, "auth.reset", token=issue_reset_token(user))
     queue_mail(user.email, "password_reset", agency=agency, locale=user.language, user=user, link=link)
     audit.record("password.reset_requested", actor=user)
     return True
@@ -50,13 +56,17 @@ def deliver_reset_requests(limit: int = 100) -> int:
     ).all()
     for row in rows:
         row.processed_at = utcnow()
-        user = db.session.scalar(
-            select(User).where(User.agency_id == row.agency_id, func.lower(User.username) == row.username)
-        )
+        user = find_login(row.agency_id, row.username)
         agency = db.session.get(Agency, row.agency_id)
-        if user is not None and send_reset_link(agency, user):
-            sent += 1
-        elif user is None:
+        if user is not None:
+            try:
+                sent += send_reset_link(agency, user)
+            except AgencyHasNoAddress:
+                # One agency's missing host must not stop mail for the others.
+                current_app.logger.error(
+                    "reset for %s not mailed: agency %s has no host", user.id, agency.slug
+                )
+        else:
             audit.record(
                 "password.reset_unknown_name",
                 agency_id=row.agency_id,

@@ -1,9 +1,10 @@
 """Error pages: a fragment for htmx, a full page otherwise; never a stack trace."""
 
 from flask import current_app
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import Conflict, HTTPException, InternalServerError
 
 from app.extensions import db
+from app.services.links import AgencyHasNoAddress
 from app.web.htmx import render_page
 from app.web.i18n import _, _l
 
@@ -35,8 +36,16 @@ def _render(error: HTTPException):
     return response
 
 
+class NoAgencyAddress(Conflict):
+    user_message = _l(
+        "This agency has no web address set up, so no link can be mailed. The owner of the "
+        "installation must give the agency its address first."
+    )
+
+
 def register_error_handlers(app) -> None:
     app.register_error_handler(HTTPException, _render)
+    app.register_error_handler(AgencyHasNoAddress, lambda _error: _render(NoAgencyAddress()))
 
     @app.errorhandler(Exception)
     def _unexpected(error):

@@ -34,7 +34,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 class BoundedIntConverter(IntegerConverter):
     """`<int:…>` for ids: ASCII digits up to MAX_ID; anything else does not match (a 404)."""
 
-    regex = r"[0-9]+"
+    regex = r"[1-9][0-9]{0,9}"  # no leading zeros, at most ten digits before the range check
 
     def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
         super().__init__(map, fixed_digits, min, max, signed)
@@ -43,10 +43,9 @@ class BoundedIntConverter(IntegerConverter):
 def parse_id(value: int | str | None) -> int | None:
     """An id from request input (ASCII digits, or an int from a route), None unless 1..MAX_ID."""
     if isinstance(value, str):
-        digits = value.lstrip("0")
-        if not (value.isascii() and value.isdigit()) or len(digits) > _MAX_ID_DIGITS:
-            return None  # int() would take " 7", "٧" or "1_0", and 5000 digits would cost
-        value = int(digits or "0")
+        if not (value.isascii() and value.isdigit()) or value.startswith("0") or len(value) > _MAX_ID_DIGITS:
+            return None  # int() would take " 7", "٧", "007" or "1_0", and 5000 digits would cost
+        value = int(value)
     if not isinstance(value, int):
         return None
     return value if 1 <= value <= MAX_ID else None

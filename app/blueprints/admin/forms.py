@@ -1,16 +1,16 @@
 """Office forms for people and access."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from app.auth.passwords import password_problems
 from app.models.client import RELATIONSHIP_LABELS
 from app.models.user import ROLE_PORTAL, ROLE_STAFF
+from app.web.forms import Form
 from app.web.i18n import _, _l
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     first_name = StringField(
         _l("First name"), validators=[DataRequired(_l("Enter the first name.")), Length(max=100)]
     )
@@ -73,7 +73,7 @@ class PersonForm(FlaskForm):
             raise ValidationError(problems[0])
 
 
-class TemporaryPasswordForm(FlaskForm):
+class TemporaryPasswordForm(Form):
     temporary_password = PasswordField(
         _l("Temporary password"), validators=[DataRequired(_l("Enter a temporary password."))]
     )

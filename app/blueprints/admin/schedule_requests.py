@@ -6,7 +6,6 @@ By-id lookups go through `get_scoped_or_404`, so another agency's request id ans
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
@@ -14,12 +13,13 @@ from app.auth.policies import AREA_SCHEDULE_REQUESTS
 from app.blueprints.admin import area, bp
 from app.models import ScheduleRequest
 from app.services import schedule_requests as service
+from app.web.forms import Form
 from app.web.htmx import is_partial_request, render_page
 from app.web.i18n import _, _l
 from app.web.tenancy import get_scoped_or_404
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     staff_note = TextAreaField(
         _l("Note for the family"),
         validators=[

@@ -1,7 +1,6 @@
 """Office settings: the agency's name, contact, time zone, who gets schedule requests, and policies."""
 
 from flask import flash, g, redirect, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
@@ -12,12 +11,13 @@ from app.extensions import db
 from app.models import User
 from app.models.agency import PAYMENT_GATEWAYS
 from app.services import audit
+from app.web.forms import Form
 from app.web.htmx import render_page
 from app.web.i18n import _, _l
 from app.web.zones import zone_choices
 
 
-class OfficeSettingsForm(FlaskForm):
+class OfficeSettingsForm(Form):
     name = StringField(
         _l("Agency name"), validators=[DataRequired(_l("Enter the agency's name.")), Length(max=200)]
     )

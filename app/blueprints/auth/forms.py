@@ -1,10 +1,10 @@
 """Sign-in and password forms. Password rules live in app.auth.passwords, not here."""
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from app.auth.passwords import MAX_LENGTH, password_problems
+from app.web.forms import Form
 from app.web.i18n import _, _l
 
 # The English question is what is stored (and shown back translated); the label is what the user reads.
@@ -18,7 +18,7 @@ SECURITY_QUESTIONS = [
 QUESTIONS = [value for value, _label in SECURITY_QUESTIONS if value]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(
         _l("Login name"), validators=[DataRequired(_l("Enter your login name.")), Length(max=80)]
     )
@@ -27,7 +27,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     """Choose a password; the view passes the login name and agency name for the checks."""
 
     new_password = PasswordField(
@@ -83,18 +83,18 @@ class ChangePasswordForm(NewPasswordForm):
         self._fields.move_to_end("current_password", last=False)
 
 
-class ForgotForm(FlaskForm):
+class ForgotForm(Form):
     username = StringField(
         _l("Login name"), validators=[DataRequired(_l("Enter your login name.")), Length(max=80)]
     )
 
 
-class SecurityAnswerForm(FlaskForm):
+class SecurityAnswerForm(Form):
     username = StringField(_l("Login name"), validators=[DataRequired(), Length(max=80)])
     answer = StringField(_l("Answer"), validators=[DataRequired(_l("Enter your answer.")), Length(max=200)])
 
 
-class TwoStepCodeForm(FlaskForm):
+class TwoStepCodeForm(Form):
     code = StringField(
         _l("6-digit code"),
         validators=[DataRequired(_l("Enter the code from your authenticator app.")), Length(max=12)],
@@ -102,5 +102,5 @@ class TwoStepCodeForm(FlaskForm):
     )
 
 
-class TwoStepOffForm(FlaskForm):
+class TwoStepOffForm(Form):
     password = PasswordField(_l("Your password"), validators=[DataRequired(_l("Enter your password."))])

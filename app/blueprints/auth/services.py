@@ -9,14 +9,17 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 from flask import current_app, g
-from sqlalchemy import func, select
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.passwords import hash_secret, verify_secret
+from app.auth.policies import offers_security_question
 from app.auth.tokens import make_token, spend_tokens
 from app.blueprints.auth.forms import QUESTIONS
 from app.extensions import db
 from app.models import UnknownNameAttempts, User, utcnow
-from app.models.user import new_stamp
+from app.models.user import find_login, new_stamp
 from app.services import audit
 from app.services.links import agency_url
 from app.services.mail import queue_mail
@@ -29,11 +32,7 @@ MAX_LOCK = timedelta(days=1)
 
 
 def find_user(username: str) -> User | None:
-    return db.session.scalar(
-        select(User).where(
-            User.agency_id == g.agency.id, func.lower(User.username) == (username or "").strip().lower()
-        )
-    )
+    return find_login(g.agency.id, username)
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -61,11 +60,26 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def _bump(user: User, column, below: int | None = None) -> int | None:
+    """Add one to a counter of the user's in a single statement, so parallel requests cannot lose
+    a count; with `below`, only while it is under that limit (None when it is not)."""
+    statement = update(User).where(User.id == user.id)
+    if below is not None:
+        statement = statement.where(column < below)
+    value = db.session.execute(
+        statement.values({column: column + 1}).returning(column),
+        execution_options={"synchronize_session": False},
+    ).scalar()
+    if value is not None:
+        set_committed_value(user, column.key, value)
+    return value
+
+
 def _count_failure(user: User, reason: str) -> None:
     config = current_app.config
-    user.failed_logins += 1
+    failures = _bump(user, User.failed_logins)
     audit.record("login.failed", actor=user, reason=reason)
-    over = user.failed_logins - config["LOGIN_LOCK_THRESHOLD"]
+    over = failures - config["LOGIN_LOCK_THRESHOLD"]
     if over >= 0:
         pause = min(timedelta(seconds=config["LOGIN_LOCK_BASE_SECONDS"] * 2**over), MAX_LOCK)
         user.locked_until = utcnow() + pause
@@ -91,14 +105,26 @@ def totp_uri(user: User, secret: str) -> str:
 def totp_matches(user: User, code: str, secret: str | None = None) -> bool:
     """A current code (one step of clock drift either way) not used before by this user."""
     totp = pyotp.TOTP(secret or user.totp_secret)
-    code = "".join(ch for ch in code or "" if ch.isdigit())
+    code = "".join(ch for ch in code or "" if ch in "0123456789")  # spaces and dashes people type
     now = time.time()
     for drift in (-1, 0, 1):
         step = totp.timecode(datetime.fromtimestamp(now + drift * totp.interval, UTC))
-        if hmac.compare_digest(totp.generate_otp(step), code) and step > (user.totp_last_step or -1):
-            user.totp_last_step = step
-            return True
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return _spend_step(user, step)
     return False
+
+
+def _spend_step(user: User, step: int) -> bool:
+    """Record the code's step as used, in one statement: of two requests racing with the same code,
+    only one wins."""
+    fresh = or_(User.totp_last_step.is_(None), User.totp_last_step < step)
+    won = db.session.execute(
+        update(User).where(User.id == user.id, fresh).values(totp_last_step=step),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if won:
+        set_committed_value(user, "totp_last_step", step)
+    return bool(won)
 
 
 def verify_two_step(user: User, code: str) -> bool:
@@ -155,31 +181,36 @@ class SecurityChallenge:
     `user` is set only when the name is a portal account with a question of its own; every other
     name (unknown, staff, no question yet) gets a decoy question — stable for that name, so asking
     twice shows the same — and answers to it never match. Wrong answers are counted per name in
-    either case, so "too many answers" shows alike.
+    either case (on the account, else in UnknownNameAttempts), so "too many answers" shows alike.
     """
 
     username: str
     question: str
-    user: User | None
-    counter: User | UnknownNameAttempts | None
+    user: User | None  # the account whose own question this is
+    account: User | None  # the account behind the name, if any
+    attempts: int
 
     @property
     def exhausted(self) -> bool:
-        attempts = self.counter.security_failed_attempts if self.counter is not None else 0
-        return attempts >= current_app.config["SECURITY_ANSWER_MAX_ATTEMPTS"]
+        return self.attempts >= current_app.config["SECURITY_ANSWER_MAX_ATTEMPTS"]
 
 
 def security_challenge(agency, username: str) -> SecurityChallenge:
     name = (username or "").strip().lower()[:80]
-    user = find_user(name)
-    if user is not None and not user.is_staff and user.security_answer_hash and user.security_question:
-        return SecurityChallenge(name, user.security_question, user, user)
-    counter = user or db.session.scalar(
-        select(UnknownNameAttempts).where(
+    account = find_login(agency.id, name)
+    # Asked for every name, so an unknown name costs the same queries as a known one.
+    unknown_attempts = db.session.scalar(
+        select(UnknownNameAttempts.security_failed_attempts).where(
             UnknownNameAttempts.agency_id == agency.id, UnknownNameAttempts.username == name
         )
     )
-    return SecurityChallenge(name, _decoy_question(agency, name), None, counter)
+    if account is None:
+        return SecurityChallenge(name, _decoy_question(agency, name), None, None, unknown_attempts or 0)
+    attempts = account.security_failed_attempts
+    own = offers_security_question(agency, account) and account.security_answer_hash
+    if own and account.security_question:
+        return SecurityChallenge(name, account.security_question, account, account, attempts)
+    return SecurityChallenge(name, _decoy_question(agency, name), None, account, attempts)
 
 
 def _decoy_question(agency, name: str) -> str:
@@ -188,10 +219,32 @@ def _decoy_question(agency, name: str) -> str:
     return QUESTIONS[int.from_bytes(digest[:4], "big") % len(QUESTIONS)]
 
 
+def _reserve_attempt(agency, challenge: SecurityChallenge) -> int | None:
+    """Count an answer before it is checked, in one statement, and refuse it once the limit is
+    reached: answers sent in parallel cannot get past the limit. None when refused."""
+    limit = current_app.config["SECURITY_ANSWER_MAX_ATTEMPTS"]
+    if challenge.account is not None:
+        return _bump(challenge.account, User.security_failed_attempts, below=limit)
+    table = UnknownNameAttempts.__table__
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    upsert = (
+        dialect.insert(table)
+        .values(agency_id=agency.id, username=challenge.username, security_failed_attempts=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.agency_id, table.c.username],
+            set_={"security_failed_attempts": table.c.security_failed_attempts + 1},
+            where=table.c.security_failed_attempts < limit,
+        )
+        .returning(table.c.security_failed_attempts)
+    )
+    return db.session.execute(upsert).scalar()
+
+
 def answer_security_question(agency, challenge: SecurityChallenge, answer: str) -> User | None:
     """Knowledge-based recovery, only where the agency allows it: limited, audited, office told.
     The user when the answer matches; None otherwise (the same work is done for a decoy)."""
-    if challenge.exhausted:
+    attempts = _reserve_attempt(agency, challenge)
+    if attempts is None:
         audit.record("security_question.refused", actor=challenge.user, username=challenge.username)
         return None
     user = challenge.user
@@ -200,17 +253,12 @@ def answer_security_question(agency, challenge: SecurityChallenge, answer: str) 
         user.security_failed_attempts = 0
         audit.record("security_question.used", actor=user)
     else:
-        counter = challenge.counter
-        if counter is None:
-            counter = UnknownNameAttempts(agency_id=agency.id, username=challenge.username)
-            db.session.add(counter)
-        counter.security_failed_attempts = (counter.security_failed_attempts or 0) + 1
         audit.record(
             "security_question.failed",
             actor=user,
             agency_id=agency.id,
             username=challenge.username,
-            attempts=counter.security_failed_attempts,
+            attempts=attempts,
         )
     if user is not None and agency.contact_email:
         queue_mail(agency.contact_email, "security_question_used", agency=agency, user=user, succeeded=ok)
@@ -231,12 +279,14 @@ def reauthenticate(user: User, password: str) -> str | None:
     return PAUSED if user.locked_until and user.locked_until > utcnow() else WRONG_PASSWORD
 
 
-def send_two_step_enrolment_link(agency, user: User) -> bool:
+def send_two_step_enrolment_link(agency, user: User, session_nonce: str) -> bool:
     """Staff who must use two-step sign-in confirm by e-mail before enrolling an authenticator, so a
-    stolen password alone cannot enrol the thief's phone. False when the account has no e-mail."""
+    stolen password alone cannot enrol the thief's phone. The link works only in the session that
+    asked for it (`session_nonce`). False when the account has no e-mail."""
     if not user.email:
         return False
-    link = agency_url(agency, "auth.two_step_confirm", token=make_token(user, "two_step_enrol"))
+    token = make_token(user, "two_step_enrol", bound_to=session_nonce)
+    link = agency_url(agency, "auth.two_step_confirm", token=token)
     queue_mail(user.email, "two_step_enrol", agency=agency, locale=user.language, user=user, link=link)
     audit.record("two_step.enrolment_link_sent", actor=user)
     return True

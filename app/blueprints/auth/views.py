@@ -1,14 +1,15 @@
 """Sign-in and password views. Thin: parse the form, call a service, render or redirect."""
 
+import secrets
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
 from app.auth.passwords import verify_secret
+from app.auth.policies import offers_security_question, two_step_required
 from app.auth.sessions import begin_two_step, end_session, pending_two_step_user, start_session
-from app.auth.tokens import make_token, spend_tokens, user_for_token
+from app.auth.tokens import user_for_token
 from app.blueprints.auth import bp, services
 from app.blueprints.auth.forms import (
     ChangePasswordForm,
@@ -23,10 +24,12 @@ from app.extensions import limiter
 from app.models import utcnow
 from app.models.user import new_stamp
 from app.services import audit, password_resets
+from app.web.forms import Form
 from app.web.htmx import redirect_page, render_page
 from app.web.i18n import N_, _
 
-ENROLMENT_WINDOW_SECONDS = 15 * 60  # after the e-mailed link, time to scan the key and confirm a code
+# Once the mailed link is opened: time to scan the key and type a first code.
+ENROLMENT_WINDOW_SECONDS = 15 * 60
 WRONG_CREDENTIALS = N_(
     "That login name and password do not match. After several wrong tries, sign-in pauses for a few minutes."
 )
@@ -98,8 +101,7 @@ def logout():
 
 
 def _new_password_form(form_class, user):
-    # Staff never get a security question: their accounts reach every client's records.
-    ask = g.agency.security_questions_enabled and not user.is_staff and not user.security_answer_hash
+    ask = offers_security_question(g.agency, user) and not user.security_answer_hash
     return form_class(username=user.username, agency_name=g.agency.name, ask_question=ask)
 
 
@@ -204,8 +206,7 @@ def forgot_question():
         user = services.answer_security_question(g.agency, challenge, form.answer.data)
         _keep_changes()
         if user is not None:
-            spend_tokens(user, "reset")  # older reset links stop working
-            return redirect_page(url_for("auth.reset", token=make_token(user, "reset")))
+            return redirect_page(url_for("auth.reset", token=password_resets.issue_reset_token(user)))
         form.answer.errors.append(_("That answer does not match."))
     status = 422 if request.method == "POST" else 200
     return render_page(
@@ -274,7 +275,7 @@ def two_step_setup():
     that only proved the password, enrolling an app would let a password thief in for good.
     """
     user = current_user._get_current_object()
-    required = user.is_staff and g.agency.staff_two_factor_required
+    required = two_step_required(g.agency, user)
     code_form, off_form = TwoStepCodeForm(), TwoStepOffForm()
     needs_mail = required and user.totp_secret is None and not _enrolment_confirmed(user)
     secret = None
@@ -308,7 +309,7 @@ def two_step_setup():
         off_form=off_form,
         required=required,
         needs_mail=needs_mail,
-        mail_form=FlaskForm(),
+        mail_form=Form(),
         secret=secret,
         uri=services.totp_uri(user, secret) if secret else None,
     )
@@ -326,8 +327,9 @@ def _enrolment_confirmed(user) -> bool:
 def two_step_send_confirmation():
     """Mail the signed-in staff member a link that unlocks enrolling an authenticator app."""
     user = current_user._get_current_object()
-    if FlaskForm().validate_on_submit():
-        if services.send_two_step_enrolment_link(g.agency, user):
+    if Form().validate_on_submit():
+        session["two_step_enrol_nonce"] = nonce = secrets.token_urlsafe(16)
+        if services.send_two_step_enrolment_link(g.agency, user, nonce):
             flash(
                 _("We sent a link to %(email)s. Open it within 15 minutes to continue.", email=user.email),
                 "info",
@@ -340,11 +342,13 @@ def two_step_send_confirmation():
 @bp.route("/two-step/confirm/<token>")
 @login_required
 def two_step_confirm(token):
-    """The e-mailed link: valid 15 minutes, only for the account (and sessions) it was sent to."""
+    """The e-mailed link: valid 15 minutes, once, for the account and the session that asked for it."""
     user = current_user._get_current_object()
-    owner = user_for_token(token, "two_step_enrol", g.agency.id)
+    nonce = session.get("two_step_enrol_nonce")
+    owner = user_for_token(token, "two_step_enrol", g.agency.id, bound_to=nonce) if nonce else None
     if owner is None or owner.id != user.id:
         return render_page("auth/link_invalid.html", status=404)
+    session.pop("two_step_enrol_nonce")
     session["two_step_enrol"] = {"user": user.get_id(), "at": utcnow().timestamp()}
     audit.record("two_step.enrolment_confirmed", actor=user)
     flash(_("Thank you. You can now set up your authenticator app."), "success")

@@ -2,10 +2,10 @@
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 from wtforms.validators import AnyOf, ValidationError
 
+from app.web.forms import Form
 from app.web.i18n import _, _l
 from app.web.zones import zone_choices, zone_label
 
@@ -19,7 +19,7 @@ def time_zone_choices(agency_zone: str, current: str | None) -> list[tuple[str, 
     return [office, *zone_choices(current, agency_zone)]
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     language = SelectField(
         _l("Language"),
         choices=LANGUAGES,
@@ -52,5 +52,5 @@ class SettingsForm(FlaskForm):
             raise ValidationError(_("Choose a time zone from the list.")) from error
 
 
-class FeedForm(FlaskForm):
+class FeedForm(Form):
     """Create, regenerate or revoke the calendar feed: a CSRF-checked button, no fields."""

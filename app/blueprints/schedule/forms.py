@@ -4,13 +4,13 @@ and the agency's calendar facts (today, horizon), so every rule is checked here,
 from datetime import date as calendar_date
 from datetime import timedelta
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, TextAreaField
 from wtforms.fields import DateField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.web.formatting import when
+from app.web.forms import Form
 from app.web.i18n import _, _l
 
 CARE_NEEDED_MAX = 1000
@@ -22,7 +22,7 @@ class CheckboxListField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ScheduleRequestForm(FlaskForm):
+class ScheduleRequestForm(Form):
     date = DateField(
         _l("Date"),
         format=["%Y-%m-%d", "%m/%d/%Y"],

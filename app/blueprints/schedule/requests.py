@@ -36,7 +36,10 @@ def _list_context() -> dict:
 def _sent_from_request_list() -> bool:
     """Was the dialog opened on "My requests" (which has a list to refresh), not on the calendar?
     htmx names the page in HX-Current-URL; an out-of-band swap without its target is an error."""
-    page = urlsplit(request.headers.get("HX-Current-URL", "")).path
+    try:
+        page = urlsplit(request.headers.get("HX-Current-URL", "")).path
+    except ValueError:  # the header is the sender's to write: "http://[" does not parse
+        return False
     return page == url_for("schedule.requests")
 
 
