@@ -97,14 +97,14 @@ def _make_private(path: str, mode: int) -> None:
 
 
 def _register_pipeline(app: Flask) -> None:
-    from app.auth.sessions import enforce_session
+    from app.web.access import AGENCY_FREE_ENDPOINTS, enforce_session
     from app.web.input_guard import refuse_control_characters
     from app.web.security import add_security_headers
     from app.web.tenancy import enter_request_scope, leave_request_scope
 
     @app.before_request
     def _tenant_and_session():
-        agency_free = request.endpoint in ("static", "health.healthz")
+        agency_free = request.endpoint in AGENCY_FREE_ENDPOINTS
         if not agency_free:
             enter_request_scope()  # first, so that even an error page names the agency
         refuse_control_characters()  # before the session check or any view reads the request

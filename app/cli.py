@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Agency
-from app.web.tenancy import all_agencies
+from app.tenancy import all_agencies
 
 
 def register_cli(app: Flask) -> None:

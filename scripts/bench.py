@@ -50,7 +50,7 @@ def main() -> None:
             from flask_migrate import upgrade
 
             from app.services.demo import seed_demo
-            from app.web.tenancy import all_agencies
+            from app.tenancy import all_agencies
 
             upgrade()
             with all_agencies():

@@ -30,8 +30,8 @@ from app.models import (
     Visit,
     utcnow,
 )
+from app.tenancy import all_agencies
 from app.web.assets import compress_static
-from app.web.tenancy import all_agencies
 
 PASSWORD = "correct horse battery staple"
 HOST_A = "alpha.localhost"

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import OutboxMail, utcnow
 from app.models.outbox import MAIL_FAILED, MAIL_PENDING, MAIL_SENT
 from app.services.mail import queue_mail, send_due
-from app.web.tenancy import agency_scope, all_agencies
+from app.tenancy import agency_scope, all_agencies
 from tests.conftest import in_app
 
 LINK = "http://alpha.localhost/password/reset/one-time-token-123"

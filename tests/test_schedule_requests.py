@@ -27,7 +27,7 @@ from app.models import (
 )
 from app.models.outbox import MAIL_SENT
 from app.services.mail import send_due
-from app.web.tenancy import all_agencies
+from app.tenancy import all_agencies
 from tests.conftest import HOST_A, HOST_B, csrf_token, get_one, in_app, login
 
 ZONE = ZoneInfo("America/Chicago")  # the test agencies' time zone (the model default)

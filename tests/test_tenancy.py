@@ -10,7 +10,8 @@ from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import Agency, Client, ClientLink, Invoice, OutboxMail, Visit
-from app.web.tenancy import TenantScopeMissing, agency_scope, all_agencies, resolve_agency
+from app.tenancy import TenantScopeMissing, agency_scope, all_agencies
+from app.web.tenancy import resolve_agency
 from tests.conftest import HOST_A, HOST_B, login
 
 # Statements that touch the clients table in different ways: entity, column, aggregate without

@@ -13,7 +13,7 @@ from flask import current_app
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from app.web.i18n import _
+from app.i18n import _
 
 MIN_LENGTH = 15
 MAX_LENGTH = 128

@@ -6,8 +6,8 @@ from sqlalchemy import Boolean, Column, ForeignKey, String, Table, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.i18n import _l
 from app.models.base import TenantScoped, UTCDateTime, utcnow
-from app.web.i18n import _l
 
 REL_SELF = "self"
 REL_LEGAL = "legal_representative"

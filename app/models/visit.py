@@ -6,9 +6,18 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.i18n import _l
 from app.models.base import TenantScoped, UTCDateTime, utcnow
 
 VISIT_STATUSES = ("scheduled", "in_progress", "completed", "cancelled", "missed")
+VISIT_STATUS_LABELS = {
+    # Translators: the status of a visit (in Spanish "visita", feminine).
+    "scheduled": _l("Scheduled"),
+    "in_progress": _l("In progress"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+    "missed": _l("Missed"),
+}
 TASK_PLANNED, TASK_DONE, TASK_REFUSED = "planned", "done", "refused"
 
 

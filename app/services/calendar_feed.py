@@ -21,11 +21,11 @@ from sqlalchemy.orm import joinedload
 
 from app.auth.policies import SCHEDULE, PortalAccess
 from app.extensions import db
+from app.i18n import _
 from app.models import Agency, CalendarFeedToken, User, Visit, utcnow
 from app.models.user import ROLE_PORTAL
 from app.services import audit
 from app.services.links import agency_url
-from app.web.i18n import _
 
 FEED_DAYS_BACK = 90
 FEED_DAYS_AHEAD = 90

@@ -54,7 +54,7 @@ from app.models import (
 from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, REL_SELF
 from app.models.user import ROLE_STAFF
 from app.models.visit import REQUEST_HANDLED, REQUEST_OPEN, TASK_DONE, TASK_PLANNED, TASK_REFUSED
-from app.web.tenancy import all_agencies
+from app.tenancy import all_agencies
 
 SCALES = ("small", "large")
 DEMO_PASSWORD = "porchlight-demo"

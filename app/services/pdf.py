@@ -18,8 +18,6 @@ from flask import current_app, render_template
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
-from app.web.assets import static_source
-
 log = logging.getLogger(__name__)
 
 # A render that takes longer than this is abandoned rather than holding a worker.
@@ -32,6 +30,13 @@ class PdfError(RuntimeError):
 
 def static_root() -> Path:
     return Path(current_app.static_folder).resolve()
+
+
+def _source_of(filename: str) -> str:
+    """The file behind a fingerprinted static name (`css/app.<hash>.css` → `css/app.css`), from the
+    static-file server the web layer set up; other names unchanged."""
+    static_files = current_app.extensions.get("static_files")
+    return static_files.sources.get(filename, filename) if static_files else filename
 
 
 def link_callback(uri: str, rel: str | None = None) -> str:
@@ -49,7 +54,7 @@ def link_callback(uri: str, rel: str | None = None) -> str:
     path = unquote(parts.path)
     static_prefix = (current_app.static_url_path or "/static").rstrip("/") + "/"
     if path.startswith(static_prefix):
-        path = static_source(path[len(static_prefix) :])
+        path = _source_of(path[len(static_prefix) :])
     elif path.startswith("/"):
         return refused
     candidate = (root / path).resolve()

@@ -14,13 +14,13 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
+from app.i18n import _l
 from app.models import Agency, Caregiver, ClientCaregiver, ScheduleRequest, Task, User, Visit, utcnow
 from app.models.user import ROLE_STAFF
 from app.models.visit import REQUEST_DECLINED, REQUEST_HANDLED, REQUEST_OPEN
 from app.services import audit
 from app.services.links import agency_url
 from app.services.mail import queue_mail
-from app.web.i18n import _l
 
 DECISIONS = (REQUEST_HANDLED, REQUEST_DECLINED)
 # Translators: the status of a schedule request (in Spanish "solicitud", feminine).

@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from flask import abort, current_app
+from flask import abort
 from whitenoise import WhiteNoise
 from whitenoise.base import scantree
 from whitenoise.compress import Compressor
@@ -136,11 +136,6 @@ def init_assets(app) -> None:
 
 def _not_found(filename):
     abort(404)
-
-
-def static_source(filename: str) -> str:
-    """The file behind a static name: `css/app.<hash>.css` -> `css/app.css` (others unchanged)."""
-    return current_app.extensions["static_files"].sources.get(filename, filename)
 
 
 def compress_static(root: str | Path) -> list[Path]:

@@ -4,9 +4,9 @@ from flask import current_app
 from werkzeug.exceptions import Conflict, HTTPException, InternalServerError
 
 from app.extensions import db
+from app.i18n import _, _l
 from app.services.links import AgencyHasNoAddress
 from app.web.htmx import render_page
-from app.web.i18n import _, _l
 
 MESSAGES = {
     400: _l("The request could not be understood."),

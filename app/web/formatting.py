@@ -8,13 +8,16 @@ for his own. Money keeps the US form ($1,234.56) in every language: the agencies
 bill in US dollars.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_day_names
 from flask import g
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
+from app.models.visit import VISIT_STATUS_LABELS
+from app.services.calendar import WEEK_START
 from app.web.zones import zone_label
 
 # Named styles → CLDR date patterns (https://unicode.org/reports/tr35/tr35-dates.html), per language.
@@ -119,7 +122,33 @@ def week_span(first: date, last: date) -> str:
     return f"{format_date(first, start_pattern)} – {format_date(last, end_pattern)}"
 
 
+def period_title(period) -> str:
+    """A calendar period's heading in the request's language: "November 2026",
+    "Nov 29 – Dec 5, 2026", "Monday, November 30, 2026"."""
+    if period.view == "month":
+        return when(period.start, "month")
+    if period.view == "week":
+        return week_span(period.start, period.end - timedelta(days=1))
+    return when(period.start, "full_day")
+
+
+def weekday_names() -> list[str]:
+    """Short weekday names in the request's language, in calendar order (Sunday first)."""
+    names = get_day_names("abbreviated", locale=get_locale() or "en")
+    return [names[(WEEK_START + n) % 7] for n in range(7)]
+
+
+def initials(name: str) -> str:
+    """ "Ana Torres" → "AT": stands in for a caregiver's photo."""
+    parts = [p for p in name.split() if p]
+    return "".join(p[0] for p in parts[:1] + parts[-1:]).upper() if parts else "?"
+
+
+def visit_status(status: str) -> str:
+    return str(VISIT_STATUS_LABELS.get(status, status.replace("_", " ").capitalize()))
+
+
 def init_formatting(app) -> None:
-    app.add_template_filter(money)
-    app.add_template_filter(when)
+    for function in (money, when, period_title, initials, visit_status):
+        app.add_template_filter(function)
     app.add_template_global(zone_label)

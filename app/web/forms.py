@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from app.web.i18n import _
+from app.i18n import _
 
 LINE_BREAKS = ("\n", "\r", "\t")
 

@@ -1,40 +1,13 @@
-"""Translations: which language a request speaks, and lazy strings for module-level definitions.
+"""Which language a request speaks: the signed-in user's choice, else the browser's preference.
 
-English is the source language; the catalogs live in app/translations (`make translations`
-re-extracts them, `make` compiles them). Mark text with `_`/`gettext` inside functions and with
-`_l` (lazy) where it is defined at import time (form labels and messages, label tables), always
-with named placeholders: `_("Welcome, %(name)s", name=user.first_name)`.
+The marking functions (`_`, `_l`, `N_`) live in app/i18n.py, below every layer that shows text.
 """
 
 from flask import current_app, request
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel.speaklater import LazyString
 from flask_login import current_user
-from markupsafe import escape
 
-__all__ = ["N_", "_", "_l", "init_i18n", "select_locale"]
-
-
-class LazyText(LazyString):
-    """A lazily translated string that Jinja escapes like any other text.
-
-    Flask-Babel's LazyString declares itself safe HTML (its `__html__` returns the raw text), so a
-    label such as "Enter the agency's name." would print differently from a plain string.
-    """
-
-    def __html__(self):
-        return escape(str(self))
-
-
-def _l(string: str, **variables) -> LazyText:
-    """Translate when the string is used, in the language of the request using it."""
-    return LazyText(_, string, **variables)
-
-
-def N_(string: str) -> str:
-    """Mark a constant for the catalog without translating it; translate it where it is shown."""
-    return string
+__all__ = ["init_i18n", "select_locale"]
 
 
 def select_locale() -> str | None:

@@ -23,7 +23,7 @@ from flask import request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
-from app.web.i18n import _l
+from app.i18n import _l
 
 MAX_ID = 2**31 - 1
 _MAX_ID_DIGITS = len(str(MAX_ID))

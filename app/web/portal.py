@@ -10,11 +10,14 @@ from flask import abort, g, request, session
 from flask_login import current_user
 
 from app.auth.policies import PortalAccess
+from app.web.access import is_public
 from app.web.input_guard import parse_id
 from app.web.tenancy import get_scoped_or_404
 
 
 def guard_portal():
+    if is_public(request.endpoint):
+        return  # no user to guard (the calendar feed's secret URL is its own credential)
     if current_user.is_staff:
         abort(404)
     g.access = PortalAccess.for_user(current_user)
@@ -22,6 +25,8 @@ def guard_portal():
 
 def guard_section(section: str):
     """before_request for a blueprint that is one section: no client allows it → 404."""
+    if is_public(request.endpoint):
+        return
     guard_portal()
     if not g.access.any_allows(section):
         abort(404)

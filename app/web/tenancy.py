@@ -1,83 +1,19 @@
-"""Tenancy: the agency comes from the request host, and every tenant-owned SELECT is scoped to it.
+"""Tenancy in a request: the agency comes from the request host, and lookups are by id *and* agency.
 
 Two locks. Views look objects up with `get_scoped_or_404`, which filters on id *and* agency.
-Underneath, a `do_orm_execute` listener adds `agency_id = <current agency>` to every SELECT that
-touches a TenantScoped model, and refuses to run one when no agency is in scope (fail closed).
-Code that really works across agencies (CLI, the outbox worker) says so with `all_agencies()`.
+Underneath, the tenancy net (app/tenancy.py) adds `agency_id = <current agency>` to every SELECT
+that touches a tenant-owned table and fails closed when no agency is in scope.
 """
 
-from contextlib import contextmanager
-from contextvars import ContextVar
-from functools import cache
-
 from flask import abort, current_app, g, request
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, with_loader_criteria
-from sqlalchemy.sql.util import find_tables
+from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
 
 from app.extensions import db
-from app.models import Agency, TenantScoped
-from app.web.i18n import _l
+from app.i18n import _l
+from app.models import Agency
+from app.tenancy import enter_agency, leave_agency
 from app.web.input_guard import parse_id
-
-ALL_AGENCIES = object()
-_scope: ContextVar = ContextVar("tenant_scope", default=None)
-
-
-class TenantScopeMissing(RuntimeError):
-    """A tenant-owned table was queried with no agency in scope."""
-
-
-@contextmanager
-def agency_scope(agency_or_all):
-    """Run the block scoped to one agency (or ALL_AGENCIES)."""
-    value = agency_or_all if agency_or_all is ALL_AGENCIES else agency_or_all.id
-    token = _scope.set(value)
-    try:
-        yield
-    finally:
-        _scope.reset(token)
-
-
-def all_agencies():
-    return agency_scope(ALL_AGENCIES)
-
-
-def current_scope():
-    return _scope.get()
-
-
-@cache
-def _tenant_tables() -> frozenset:
-    return frozenset(
-        mapper.local_table for mapper in db.Model.registry.mappers if issubclass(mapper.class_, TenantScoped)
-    )
-
-
-def _touches_tenant_table(state) -> bool:
-    # The selected entities, and every table in the statement: a join to a tenant table or a
-    # `select(func.count()).select_from(Client)` selects no tenant entity at all.
-    if any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
-        return True
-    tables = find_tables(state.statement, include_joins=True, include_aliases=True)
-    return not _tenant_tables().isdisjoint(tables)
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _scope_tenant_selects(state):
-    if not state.is_select or state.execution_options.get("skip_tenant_scope"):
-        return
-    if not _touches_tenant_table(state):
-        return
-    scope = _scope.get()
-    if scope is ALL_AGENCIES:
-        return
-    if scope is None:
-        raise TenantScopeMissing("query on a tenant-owned table with no agency in scope")
-    state.statement = state.statement.options(
-        with_loader_criteria(TenantScoped, lambda cls: cls.agency_id == scope, include_aliases=True)
-    )
 
 
 def host_name() -> str:
@@ -103,13 +39,13 @@ def enter_request_scope() -> None:
     g.agency = resolve_agency()
     if g.agency is None:
         raise UnknownHost()
-    g.tenant_token = _scope.set(g.agency.id)
+    g.tenant_token = enter_agency(g.agency.id)
 
 
 def leave_request_scope(_exc=None) -> None:
     token = g.pop("tenant_token", None)
     if token is not None:
-        _scope.reset(token)
+        leave_agency(token)
 
 
 def get_scoped_or_404(model, object_id, *criteria):

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import get_timezone_location
 from flask_babel import get_locale
 
-from app.web.i18n import _, _l
+from app.i18n import _, _l
 
 # As they read after a time: "9:00 AM Central time", "9:00 a. m. hora del centro".
 ZONES = (

@@ -4,10 +4,10 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from app.auth.passwords import password_problems
+from app.i18n import _, _l
 from app.models.client import RELATIONSHIP_LABELS
 from app.models.user import ROLE_PORTAL, ROLE_STAFF
 from app.web.forms import Form
-from app.web.i18n import _, _l
 
 
 class PersonForm(Form):

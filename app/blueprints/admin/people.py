@@ -13,10 +13,10 @@ from app.auth.policies import AREA_PEOPLE, AREA_STAFF, can_act_on, can_manage
 from app.blueprints.admin import area, bp, services
 from app.blueprints.admin.forms import PersonForm, TemporaryPasswordForm
 from app.extensions import db
+from app.i18n import _
 from app.models import Client, ClientLink, User
 from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, RELATIONSHIP_LABELS
 from app.web.htmx import render_page
-from app.web.i18n import _
 from app.web.tenancy import get_scoped_or_404
 
 

@@ -11,11 +11,11 @@ from wtforms.validators import Length, Optional
 
 from app.auth.policies import AREA_SCHEDULE_REQUESTS
 from app.blueprints.admin import area, bp
+from app.i18n import _, _l
 from app.models import ScheduleRequest
 from app.services import schedule_requests as service
 from app.web.forms import Form
 from app.web.htmx import is_partial_request, render_page
-from app.web.i18n import _, _l
 from app.web.tenancy import get_scoped_or_404
 
 

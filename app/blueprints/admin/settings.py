@@ -8,12 +8,12 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from app.auth.policies import AREA_SETTINGS
 from app.blueprints.admin import area, bp
 from app.extensions import db
+from app.i18n import _, _l
 from app.models import User
 from app.models.agency import PAYMENT_GATEWAYS
 from app.services import audit
 from app.web.forms import Form
 from app.web.htmx import render_page
-from app.web.i18n import _, _l
 from app.web.zones import zone_choices
 
 

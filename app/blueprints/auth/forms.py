@@ -4,8 +4,8 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from app.auth.passwords import MAX_LENGTH, password_problems
+from app.i18n import _, _l
 from app.web.forms import Form
-from app.web.i18n import _, _l
 
 # The English question is what is stored (and shown back translated); the label is what the user reads.
 SECURITY_QUESTIONS = [

@@ -18,12 +18,12 @@ from app.auth.policies import offers_security_question
 from app.auth.tokens import make_token, spend_tokens
 from app.blueprints.auth.forms import QUESTIONS
 from app.extensions import db
+from app.i18n import N_
 from app.models import UnknownNameAttempts, User, utcnow
 from app.models.user import find_login, new_stamp
 from app.services import audit
 from app.services.links import agency_url
 from app.services.mail import queue_mail
-from app.web.i18n import N_
 
 WRONG_PASSWORD = N_("That is not your current password.")
 PAUSED = N_("Too many wrong passwords. For your safety this account is paused for a few minutes.")

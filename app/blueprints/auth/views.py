@@ -21,12 +21,13 @@ from app.blueprints.auth.forms import (
     TwoStepOffForm,
 )
 from app.extensions import limiter
+from app.i18n import N_, _
 from app.models import utcnow
 from app.models.user import new_stamp
 from app.services import audit, password_resets
+from app.web.access import public
 from app.web.forms import Form
 from app.web.htmx import redirect_page, render_page
-from app.web.i18n import N_, _
 
 # Once the mailed link is opened: time to scan the key and type a first code.
 ENROLMENT_WINDOW_SECONDS = 15 * 60
@@ -65,6 +66,7 @@ def _keep_changes() -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 @sign_in_limit
 def login():
     if current_user.is_authenticated:
@@ -142,6 +144,7 @@ def change_password():
 
 
 @bp.route("/welcome/<token>", methods=["GET", "POST"])
+@public
 def welcome(token):
     user = user_for_token(token, "welcome", g.agency.id)
     if user is None:
@@ -170,6 +173,7 @@ def welcome(token):
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@public
 @sign_in_limit
 def forgot():
     form = ForgotForm()
@@ -191,6 +195,7 @@ def forgot():
 
 
 @bp.route("/password/forgot/question", methods=["GET", "POST"])
+@public
 @question_limit
 def forgot_question():
     """Every login name gets the same-looking page: its own question, or a stable decoy."""
@@ -220,6 +225,7 @@ def forgot_question():
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public
 def reset(token):
     user = user_for_token(token, "reset", g.agency.id)
     if user is None:
@@ -244,6 +250,7 @@ def reset(token):
 
 
 @bp.route("/login/two-step", methods=["GET", "POST"])
+@public
 @sign_in_limit
 def two_step():
     user, next_url = pending_two_step_user()

@@ -2,8 +2,8 @@
 
 from app.auth.policies import CARE_PLAN
 from app.blueprints.careplan import bp
+from app.i18n import _
 from app.web.htmx import render_page
-from app.web.i18n import _
 from app.web.portal import selected_client
 
 

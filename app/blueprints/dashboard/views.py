@@ -6,10 +6,11 @@ from sqlalchemy import select
 
 from app.auth import policies
 from app.blueprints.dashboard import bp
-from app.blueprints.schedule.services import who_is_coming_today
 from app.extensions import db
 from app.models import CarePlan
 from app.services import portal_queries
+from app.services.calendar import who_is_coming_today
+from app.web.formatting import viewer_zone
 from app.web.htmx import render_page
 from app.web.portal import selected_client
 
@@ -26,7 +27,7 @@ def index():
     upcoming_count, upcoming = (
         portal_queries.upcoming_visits([client.id]) if allows(policies.SCHEDULE) else (0, [])
     )
-    today = who_is_coming_today(client) if allows(policies.SCHEDULE) else None
+    today = who_is_coming_today(client, viewer_zone()) if allows(policies.SCHEDULE) else None
     outstanding, recent_invoices = portal_queries.invoices_summary(access, client.id)
     care_plan = None
     if allows(policies.CARE_PLAN):

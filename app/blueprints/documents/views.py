@@ -2,8 +2,8 @@
 
 from app.auth.policies import DOCUMENTS
 from app.blueprints.documents import bp
+from app.i18n import _
 from app.web.htmx import render_page
-from app.web.i18n import _
 from app.web.portal import selected_client
 
 

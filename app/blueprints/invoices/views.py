@@ -2,9 +2,9 @@
 
 from app.auth.policies import INVOICES, invoice_visible
 from app.blueprints.invoices import bp
+from app.i18n import _
 from app.models import Invoice
 from app.web.htmx import render_page
-from app.web.i18n import _
 from app.web.portal import get_portal_or_404, selected_client
 
 

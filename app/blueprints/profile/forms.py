@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from wtforms import BooleanField, SelectField
 from wtforms.validators import AnyOf, ValidationError
 
+from app.i18n import _, _l
 from app.web.forms import Form
-from app.web.i18n import _, _l
 from app.web.zones import zone_choices, zone_label
 
 # Each language is named in itself, whatever the page's language.

@@ -6,10 +6,10 @@ from flask_login import current_user
 from app.auth.policies import SCHEDULE
 from app.blueprints.profile import bp
 from app.blueprints.profile.forms import FeedForm, SettingsForm
+from app.i18n import _
 from app.services import audit, calendar_feed
 from app.services.links import agency_url
 from app.web.htmx import is_partial_request, render_page
-from app.web.i18n import _
 
 SETTING_FIELDS = ("language", "large_text", "high_contrast", "notify_messages", "notify_visit_summary")
 DISPLAY_FIELDS = {"language", "large_text", "high_contrast"}

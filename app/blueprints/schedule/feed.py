@@ -9,11 +9,13 @@ from flask_babel import force_locale
 
 from app.blueprints.schedule import bp
 from app.services import calendar_feed
+from app.web.access import public
 
 CACHE_SECONDS = 300
 
 
 @bp.route("/schedule/feed/<token>.ics")
+@public
 def feed(token):
     user = calendar_feed.user_for_feed(g.agency, token)
     if user is None:

@@ -9,9 +9,9 @@ from wtforms.fields import DateField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.i18n import _, _l
 from app.web.formatting import when
 from app.web.forms import Form
-from app.web.i18n import _, _l
 
 CARE_NEEDED_MAX = 1000
 NOTES_MAX = 2000

@@ -14,9 +14,9 @@ from flask_login import current_user
 from app.auth.policies import SCHEDULE_REQUESTS
 from app.blueprints.schedule import bp
 from app.blueprints.schedule.forms import ScheduleRequestForm
+from app.i18n import _
 from app.services import schedule_requests as service
 from app.web.htmx import is_partial_request, render_page
-from app.web.i18n import _
 from app.web.portal import selected_client
 from app.web.zones import zone_label
 

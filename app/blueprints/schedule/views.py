@@ -14,8 +14,9 @@ from app.auth.policies import SCHEDULE, SCHEDULE_REQUESTS
 from app.blueprints.schedule import bp
 from app.blueprints.schedule import services as cal
 from app.models import Caregiver
+from app.services import calendar as visits_calendar
 from app.services.pdf import render_pdf
-from app.web.formatting import viewer_zone, when
+from app.web.formatting import viewer_zone, weekday_names, when
 from app.web.htmx import is_partial_request, render_page
 from app.web.portal import selected_client
 from app.web.tenancy import get_scoped_or_404
@@ -23,16 +24,6 @@ from app.web.zones import zone_label
 
 # Photo formats the profile-picture service stores; anything else is not served.
 _IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
-
-
-@bp.app_template_filter("initials")
-def _initials(name: str) -> str:
-    return cal.initials(name)
-
-
-@bp.app_template_filter("visit_status")
-def _visit_status(status: str) -> str:
-    return str(cal.STATUS_LABELS.get(status, status.replace("_", " ").capitalize()))
 
 
 def _calendar_context() -> dict:
@@ -45,7 +36,7 @@ def _calendar_context() -> dict:
     clients = g.access.clients(SCHEDULE)
     client_ids = [client.id] if client else g.access.client_ids(SCHEDULE)
     client_param = client.id if client else "all"
-    period = cal.Period.of(view, anchor)
+    period = visits_calendar.Period.of(view, anchor)
 
     def here(endpoint: str = "schedule.calendar", *, view: str = view, day=None) -> str:
         """This calendar's URL with the view or the date changed (client kept)."""
@@ -54,10 +45,10 @@ def _calendar_context() -> dict:
     return {
         "view": view,
         "views": cal.VIEWS,
-        "weekday_names": cal.weekday_names(),
+        "weekday_names": weekday_names(),
         "today": today,
         "period": period,
-        "schedule": cal.build_schedule(client_ids, period, zone),
+        "schedule": visits_calendar.build_schedule(client_ids, period, zone),
         "client": client,
         "clients": clients,
         "clients_by_id": {c.id: c for c in clients},
@@ -127,7 +118,7 @@ def pdf():
 @bp.route("/schedule/caregivers/<int:caregiver_id>/photo")
 def caregiver_photo(caregiver_id: int):
     """A caregiver's photo, only for someone whose client that caregiver visits."""
-    if not cal.caregiver_reaches(caregiver_id, g.access.client_ids(SCHEDULE)):
+    if not visits_calendar.caregiver_reaches(caregiver_id, g.access.client_ids(SCHEDULE)):
         abort(404)
     caregiver = get_scoped_or_404(Caregiver, caregiver_id)
     photo = caregiver.photo
