@@ -35,6 +35,10 @@ class Agency(db.Model):
     message_template: Mapped[str | None] = mapped_column(Text)
     payment_gateway: Mapped[str] = mapped_column(String(20), default="none")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped on every change: two tabs saving the office settings cannot silently overwrite each other.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Agency {self.slug}>"

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -13,6 +13,8 @@ class AuditEvent(db.Model):
     # Not TenantScoped: sign-in failures for unknown names have an agency but no user, and the
     # chain is global. Reads always filter on agency_id explicitly.
     __tablename__ = "audit_events"
+    # The chain is per agency: its newest event is found by (agency_id, id).
+    __table_args__ = (Index("ix_audit_events_agency_chain", "agency_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
