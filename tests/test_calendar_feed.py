@@ -301,7 +301,7 @@ def test_settings_save_with_htmx(client, world, app):
     assert get_one(app, User, id=world.margaret.id).notify_visit_summary is True
     # A change of text size reloads the whole page.
     response = hx_post(client, "/profile/settings", settings_data(large_text="y"))
-    assert response.headers.get("HX-Refresh") == "true"
+    assert response.headers.get("HX-Redirect") == "/profile/settings"
 
 
 @pytest.mark.parametrize(

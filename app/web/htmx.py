@@ -1,6 +1,15 @@
-"""One view, one template family: the fragment for a partial htmx request, the page otherwise."""
+"""The response contract: one view, one template family — the fragment for a partial htmx
+request, the page otherwise — and one way to answer each outcome.
 
-from flask import current_app, make_response, redirect, render_template, request
+- `render_page(template, fragment, **ctx)`: show something (200, or the status given).
+- `render_form(template, fragment, **ctx)`: show a form; a POST that reaches it did not validate,
+  so it answers 422 with the errors beside the fields.
+- `done(message, to, fragment=None, **ctx)`: a change succeeded. A page gets 303 to `to` with the
+  message flashed; htmx gets `fragment` (with `message`) when given, else an HX-Redirect to `to`.
+- `redirect_page(to)`: send the browser elsewhere without a change to report.
+"""
+
+from flask import current_app, flash, make_response, redirect, render_template, request
 
 
 def is_partial_request() -> bool:
@@ -27,3 +36,18 @@ def redirect_page(location: str, status: int = 303):
         response.headers["HX-Redirect"] = location
         return response
     return redirect(location, status)
+
+
+def render_form(template: str, fragment: str | None = None, **context):
+    """A form page: 200 when it is first shown, 422 when a submitted form comes back with errors."""
+    status = 422 if request.method == "POST" else 200
+    return render_page(template, fragment=fragment, status=status, **context)
+
+
+def done(message: str | None, to: str, fragment: str | None = None, category: str = "success", **context):
+    """Answer a change that succeeded (redirect after POST for a page, a fragment or HX-Redirect for htmx)."""
+    if fragment and is_partial_request():
+        return make_response(render_template(fragment, message=message, **context))
+    if message:
+        flash(message, category)
+    return redirect_page(to)

@@ -4,19 +4,20 @@ Office staff act on portal users; a staff or owner account is the owner's alone 
 for anyone else its actions answer 404 and its page is read-only. Only an owner adds staff.
 """
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.auth.policies import AREA_PEOPLE, AREA_STAFF, can_act_on, can_manage
-from app.blueprints.admin import area, bp, services
+from app.blueprints.admin import area, bp
 from app.blueprints.admin.forms import PersonForm, TemporaryPasswordForm
 from app.extensions import db
 from app.i18n import _
 from app.models import Client, ClientLink, User
 from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, RELATIONSHIP_LABELS
-from app.web.htmx import render_page
+from app.services import accounts
+from app.web.htmx import done, render_form, render_page
 from app.web.tenancy import get_scoped_or_404
 
 
@@ -48,7 +49,10 @@ def new_person():
     form.client_id.choices = _client_choices()
     if form.validate_on_submit():
         temporary = form.temporary_password.data if form.access.data == "temporary" else None
-        user = services.create_person(
+        agency, actor = g.agency, current_user._get_current_object()
+        user = accounts.create_person(
+            agency,
+            actor,
             first_name=form.first_name.data,
             last_name=form.last_name.data,
             email=form.email.data,
@@ -58,7 +62,9 @@ def new_person():
         )
         if user.role == "portal":
             client = get_scoped_or_404(Client, form.client_id.data)
-            services.link_to_client(
+            accounts.link_to_client(
+                agency,
+                actor,
                 user,
                 client,
                 form.relationship.data,
@@ -67,26 +73,18 @@ def new_person():
                 may_view_visit_notes=form.relationship.data == REL_PAYER and form.may_view_visit_notes.data,
             )
         if temporary is None:
-            services.send_credentials(user)
-            flash(
-                _(
-                    "Account %(username)s created; credentials are on their way to %(email)s.",
-                    username=user.username,
-                    email=user.email,
-                ),
-                "success",
+            accounts.send_credentials(agency, actor, user)
+            message = _(
+                "Account %(username)s created; credentials are on their way to %(email)s.",
+                username=user.username,
+                email=user.email,
             )
         else:
-            flash(
-                _(
-                    "Account %(username)s created with the temporary password you set.",
-                    username=user.username,
-                ),
-                "success",
+            message = _(
+                "Account %(username)s created with the temporary password you set.", username=user.username
             )
-        return redirect(url_for("admin.person", user_id=user.id), 303)
-    status = 422 if request.method == "POST" else 200
-    return render_page("admin/person_new.html", status=status, form=form)
+        return done(message, url_for("admin.person", user_id=user.id))
+    return render_form("admin/person_new.html", form=form)
 
 
 @bp.route("/people/<int:user_id>")
@@ -104,8 +102,11 @@ def _actionable_or_404(user_id) -> User:
 
 
 def _done(user, message):
-    flash(message, "success")
-    return redirect(url_for("admin.person", user_id=user.id), 303)
+    return done(message, url_for("admin.person", user_id=user.id))
+
+
+def _act(operation, user, *args):
+    operation(g.agency, current_user._get_current_object(), user, *args)
 
 
 def _person_page(user, status=200, password_form=None, error=None):
@@ -127,20 +128,20 @@ def _mail_to(user_id, send, done_message):
         return _person_page(
             user, 422, error=_("This person has no e-mail address. Set a temporary password instead.")
         )
-    send(user)
+    _act(send, user)
     return _done(user, done_message % {"email": user.email})
 
 
 @bp.route("/people/<int:user_id>/credentials", methods=["POST"])
 @area(AREA_PEOPLE)
 def send_credentials(user_id):
-    return _mail_to(user_id, services.send_credentials, _("Credentials sent to %(email)s."))
+    return _mail_to(user_id, accounts.send_credentials, _("Credentials sent to %(email)s."))
 
 
 @bp.route("/people/<int:user_id>/reset-email", methods=["POST"])
 @area(AREA_PEOPLE)
 def send_reset_email(user_id):
-    return _mail_to(user_id, services.send_reset_email, _("A reset link was sent to %(email)s."))
+    return _mail_to(user_id, accounts.send_reset_email, _("A reset link was sent to %(email)s."))
 
 
 @bp.route("/people/<int:user_id>/temporary-password", methods=["POST"])
@@ -150,7 +151,7 @@ def temporary_password(user_id):
     form = TemporaryPasswordForm()
     if not form.validate_on_submit():
         return _person_page(user, 422, password_form=form)
-    services.set_temporary_password(user, form.temporary_password.data)
+    _act(accounts.set_temporary_password, user, form.temporary_password.data)
     return _done(user, _("Temporary password set. They must choose their own at the next sign-in."))
 
 
@@ -160,7 +161,7 @@ def lock(user_id):
     user = _actionable_or_404(user_id)
     if user.id == current_user.id:
         return _person_page(user, 422, error=_("You cannot lock your own account."))
-    services.set_locked(user, request.form.get("locked") == "1")
+    _act(accounts.set_locked, user, request.form.get("locked") == "1")
     return _done(
         user, _("Account locked; every session ended.") if user.is_locked else _("Account unlocked.")
     )

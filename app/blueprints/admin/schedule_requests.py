@@ -4,7 +4,7 @@ one handled or declined with a note the requester reads in the portal.
 By-id lookups go through `get_scoped_or_404`, so another agency's request id answers 404.
 """
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import g, render_template, request, url_for
 from flask_login import current_user
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
@@ -15,7 +15,7 @@ from app.i18n import _, _l
 from app.models import ScheduleRequest
 from app.services import schedule_requests as service
 from app.web.forms import Form
-from app.web.htmx import is_partial_request, render_page
+from app.web.htmx import done, is_partial_request, render_page
 from app.web.tenancy import get_scoped_or_404
 
 
@@ -75,12 +75,12 @@ def decide_schedule_request(request_id):
             message = _("Request from %(person)s for %(client)s marked handled.", **names)
         else:
             message = _("Request from %(person)s for %(client)s marked declined.", **names)
-        if is_partial_request():
-            return render_template(
-                "admin/_schedule_request_row.html", **_context(r=row, form=form, message=message)
-            )
-        flash(message, "success")
-        return redirect(url_for("admin.schedule_requests"), 303)
+        return done(
+            message,
+            url_for("admin.schedule_requests"),
+            fragment="admin/_schedule_request_row.html",
+            **_context(r=row, form=form),
+        )
     if is_partial_request():
         return render_template("admin/_schedule_request_row.html", **_context(r=row, form=form)), 422
     rows = service.office_queue(g.agency)

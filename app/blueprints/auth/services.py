@@ -20,8 +20,8 @@ from app.blueprints.auth.forms import QUESTIONS
 from app.extensions import db
 from app.i18n import N_
 from app.models import UnknownNameAttempts, User, utcnow
-from app.models.user import find_login, new_stamp
-from app.services import audit
+from app.models.user import find_login
+from app.services import accounts, audit
 from app.services.links import agency_url
 from app.services.mail import queue_mail
 
@@ -157,7 +157,7 @@ def set_password(
     user.password_hash = hash_secret(password)
     user.must_change_password = False
     user.password_changed_at = utcnow()
-    user.session_stamp = new_stamp()
+    accounts.end_all_sessions(user)
     user.failed_logins = 0
     user.locked_until = None
     user.security_failed_attempts = 0  # proven by a link or the password: the question may be used again

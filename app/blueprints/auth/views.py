@@ -23,11 +23,10 @@ from app.blueprints.auth.forms import (
 from app.extensions import limiter
 from app.i18n import N_, _
 from app.models import utcnow
-from app.models.user import new_stamp
-from app.services import audit, password_resets
+from app.services import accounts, audit, password_resets
 from app.web.access import public
 from app.web.forms import Form
-from app.web.htmx import redirect_page, render_page
+from app.web.htmx import done, redirect_page, render_form, render_page
 
 # Once the mailed link is opened: time to scan the key and type a first code.
 ENROLMENT_WINDOW_SECONDS = 15 * 60
@@ -81,22 +80,22 @@ def login():
         if user is not None:
             start_session(user)
             if user.must_change_password:
-                flash(_("Welcome. Please choose your own password before you continue."), "info")
-                return redirect_page(url_for("auth.change_password"))
+                return done(
+                    _("Welcome. Please choose your own password before you continue."),
+                    url_for("auth.change_password"),
+                    category="info",
+                )
             return redirect_page(_safe_next(request.args.get("next")))
         _keep_changes()
         error = _(WRONG_CREDENTIALS)
-    status = 422 if request.method == "POST" else 200
-    return render_page(
-        "auth/login.html", fragment="auth/_login_form.html", status=status, form=form, error=error
-    )
+    return render_form("auth/login.html", fragment="auth/_login_form.html", form=form, error=error)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     if current_user.is_authenticated:
         user = current_user._get_current_object()
-        user.session_stamp = new_stamp()  # ends this user's sessions everywhere
+        accounts.end_all_sessions(user)  # signing out here signs out everywhere
         audit.record("logout", actor=user)
     end_session(_("You have signed out."))
     return redirect_page(url_for("auth.login"))
@@ -131,13 +130,10 @@ def change_password():
         else:
             services.set_password(user, form.new_password.data, how="change", **_question_fields(form))
             start_session(user)  # this session continues under the new stamp; the others end
-            flash(_("Your password has been changed."), "success")
-            return redirect_page(url_for("dashboard.index"))
-    status = 422 if request.method == "POST" else 200
-    return render_page(
+            return done(_("Your password has been changed."), url_for("dashboard.index"))
+    return render_form(
         "auth/change_password.html",
         fragment="auth/_password_form.html",
-        status=status,
         form=form,
         title=_("Choose your password") if user.must_change_password else _("Change password"),
     )
@@ -155,16 +151,15 @@ def welcome(token):
         audit.record("token.used", actor=user, purpose="welcome")
         if user.totp_secret:  # the link stands in for the password, never for the code
             begin_two_step(user, url_for("dashboard.index"))
-            flash(_("Your password is set. Now enter the code from your authenticator app."), "success")
-            return redirect_page(url_for("auth.two_step"))
+            return done(
+                _("Your password is set. Now enter the code from your authenticator app."),
+                url_for("auth.two_step"),
+            )
         start_session(user)
-        flash(_("Welcome! Your password is set."), "success")
-        return redirect_page(url_for("dashboard.index"))
-    status = 422 if request.method == "POST" else 200
-    return render_page(
+        return done(_("Welcome! Your password is set."), url_for("dashboard.index"))
+    return render_form(
         "auth/choose_password.html",
         fragment="auth/_password_form.html",
-        status=status,
         form=form,
         user=user,
         title=_("Welcome, %(name)s", name=user.first_name),
@@ -190,8 +185,7 @@ def forgot():
             "info",
         )
         return redirect_page(url_for("auth.login"))
-    status = 422 if request.method == "POST" else 200
-    return render_page("auth/forgot.html", fragment="auth/_forgot_form.html", status=status, form=form)
+    return render_form("auth/forgot.html", fragment="auth/_forgot_form.html", form=form)
 
 
 @bp.route("/password/forgot/question", methods=["GET", "POST"])
@@ -213,10 +207,8 @@ def forgot_question():
         if user is not None:
             return redirect_page(url_for("auth.reset", token=password_resets.issue_reset_token(user)))
         form.answer.errors.append(_("That answer does not match."))
-    status = 422 if request.method == "POST" else 200
-    return render_page(
+    return render_form(
         "auth/forgot_question.html",
-        status=status,
         form=form,
         # The stored question is the English text of a choice; show it in the reader's language.
         question=_(challenge.question),
@@ -235,13 +227,10 @@ def reset(token):
         services.set_password(user, form.new_password.data, how="reset link", **_question_fields(form))
         audit.record("token.used", actor=user, purpose="reset")
         end_session()
-        flash(_("Your password has been reset. Please sign in with it."), "success")
-        return redirect_page(url_for("auth.login"))
-    status = 422 if request.method == "POST" else 200
-    return render_page(
+        return done(_("Your password has been reset. Please sign in with it."), url_for("auth.login"))
+    return render_form(
         "auth/choose_password.html",
         fragment="auth/_password_form.html",
-        status=status,
         form=form,
         user=user,
         title=_("Choose a new password"),
@@ -255,8 +244,7 @@ def reset(token):
 def two_step():
     user, next_url = pending_two_step_user()
     if user is None:
-        flash(_("Please sign in again."), "info")
-        return redirect_page(url_for("auth.login"))
+        return done(_("Please sign in again."), url_for("auth.login"), category="info")
     form = TwoStepCodeForm()
     if form.validate_on_submit():
         if services.verify_two_step(user, form.code.data):
@@ -268,8 +256,7 @@ def two_step():
         form.code.errors.append(
             _("That code is not right. Codes change every 30 seconds; try the newest one.")
         )
-    status = 422 if request.method == "POST" else 200
-    return render_page("auth/two_step.html", fragment="auth/_two_step_form.html", status=status, form=form)
+    return render_form("auth/two_step.html", fragment="auth/_two_step_form.html", form=form)
 
 
 @bp.route("/two-step", methods=["GET", "POST"])
@@ -294,8 +281,10 @@ def two_step_setup():
                 services.enable_two_step(user, secret)
                 session.pop("totp_pending", None)
                 session.pop("two_step_enrol", None)
-                flash(_("Two-step sign-in is on. You will need your app each time you sign in."), "success")
-                return redirect_page(url_for("auth.two_step_setup"))
+                return done(
+                    _("Two-step sign-in is on. You will need your app each time you sign in."),
+                    url_for("auth.two_step_setup"),
+                )
             code_form.code.errors.append(
                 _("That code does not match. Check the key and try the newest code.")
             )
@@ -303,15 +292,12 @@ def two_step_setup():
         refused = services.reauthenticate(user, off_form.password.data)
         if refused is None:
             services.disable_two_step(user)
-            flash(_("Two-step sign-in is off."), "success")
-            return redirect_page(url_for("auth.two_step_setup"))
+            return done(_("Two-step sign-in is off."), url_for("auth.two_step_setup"))
         off_form.password.errors.append(_(refused))
         audit.record("two_step.disable_failed", actor=user)
         _keep_changes()
-    status = 422 if request.method == "POST" else 200
-    return render_page(
+    return render_form(
         "auth/two_step_setup.html",
-        status=status,
         code_form=code_form,
         off_form=off_form,
         required=required,
@@ -358,5 +344,4 @@ def two_step_confirm(token):
     session.pop("two_step_enrol_nonce")
     session["two_step_enrol"] = {"user": user.get_id(), "at": utcnow().timestamp()}
     audit.record("two_step.enrolment_confirmed", actor=user)
-    flash(_("Thank you. You can now set up your authenticator app."), "success")
-    return redirect_page(url_for("auth.two_step_setup"))
+    return done(_("Thank you. You can now set up your authenticator app."), url_for("auth.two_step_setup"))

@@ -1,6 +1,6 @@
 """Profile views."""
 
-from flask import flash, g, make_response, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_login import current_user
 
 from app.auth.policies import SCHEDULE
@@ -9,7 +9,7 @@ from app.blueprints.profile.forms import FeedForm, SettingsForm
 from app.i18n import _
 from app.services import audit, calendar_feed
 from app.services.links import agency_url
-from app.web.htmx import is_partial_request, render_page
+from app.web.htmx import done, is_partial_request, render_page
 
 SETTING_FIELDS = ("language", "large_text", "high_contrast", "notify_messages", "notify_visit_summary")
 DISPLAY_FIELDS = {"language", "large_text", "high_contrast"}
@@ -71,17 +71,9 @@ def settings():
             user.time_zone = zone
         if changed:
             audit.record("profile.settings_changed", target=user, changed=sorted(changed))
-        if is_partial_request() and not changed.keys() & DISPLAY_FIELDS:
-            return render_page(
-                "profile/settings.html", fragment="profile/_settings_form.html", form=form, saved=True
-            )
-        flash(saved_message, "success")
-        if is_partial_request():
-            # Text size, contrast and language change the whole page: reload it.
-            response = make_response("", 200)
-            response.headers["HX-Refresh"] = "true"
-            return response
-        return redirect(url_for("profile.settings"), 303)
+        # Text size, contrast and language change the whole page: htmx loads it anew.
+        fragment = None if changed.keys() & DISPLAY_FIELDS else "profile/_settings_form.html"
+        return done(saved_message, url_for("profile.settings"), fragment=fragment, form=form, saved=True)
     return _settings_page(user, form, status=422, fragment="profile/_settings_form.html")
 
 

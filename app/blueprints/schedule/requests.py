@@ -8,7 +8,7 @@ schedule requests switched off (or a payer, whose ceiling lacks it) gets 404.
 
 from urllib.parse import urlsplit
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, g, request, url_for
 from flask_login import current_user
 
 from app.auth.policies import SCHEDULE_REQUESTS
@@ -16,7 +16,7 @@ from app.blueprints.schedule import bp
 from app.blueprints.schedule.forms import ScheduleRequestForm
 from app.i18n import _
 from app.services import schedule_requests as service
-from app.web.htmx import is_partial_request, render_page
+from app.web.htmx import done, is_partial_request, render_page
 from app.web.portal import selected_client
 from app.web.zones import zone_label
 
@@ -79,17 +79,15 @@ def new_request():
             "It is not a booked visit yet: the office will get back to you.",
             client=client.first_name,
         )
-        if is_partial_request():
-            oob = _sent_from_request_list()
-            return render_template(
-                "schedule/_request_sent.html",
-                message=message,
-                client=client,
-                oob=oob,
-                **(_list_context() if oob else {}),
-            )
-        flash(message, "success")
-        return redirect(url_for("schedule.requests", client=client.id), 303)
+        oob = is_partial_request() and _sent_from_request_list()
+        return done(
+            message,
+            url_for("schedule.requests", client=client.id),
+            fragment="schedule/_request_sent.html",
+            client=client,
+            oob=oob,
+            **(_list_context() if oob else {}),
+        )
     posted = request.method == "POST"
     return render_page(
         "schedule/request_new.html",

@@ -1,0 +1,112 @@
+"""Accounts: create a person, link them to a client, send credentials, set a temporary password,
+send a reset mail, lock and unlock, end every session.
+
+Each operation takes the agency and the acting person explicitly, changes rows, audits and queues
+mail; none commits (the request commits once) and none reads the request. Who may do which to
+whom is the access policy's (`can_act_on`), asked by the view before calling.
+"""
+
+import re
+import unicodedata
+
+from sqlalchemy import func, select
+
+from app.auth.passwords import hash_secret
+from app.auth.tokens import make_token, spend_tokens
+from app.extensions import db
+from app.models import ClientLink, User
+from app.models.user import new_stamp
+from app.services import audit
+from app.services.links import agency_url
+from app.services.mail import queue_mail
+from app.services.password_resets import send_reset_link
+
+
+def login_name_for(agency, first_name: str, last_name: str) -> str:
+    """First + last name, lower case, letters and digits only; a digit appended on a clash."""
+    raw = unicodedata.normalize("NFKD", f"{first_name}{last_name}").encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]", "", raw.lower()) or "user"
+    taken = set(
+        db.session.scalars(
+            select(func.lower(User.username)).where(
+                User.agency_id == agency.id, func.lower(User.username).like(f"{base}%")
+            )
+        )
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}{n}" in taken:
+        n += 1
+    return f"{base}{n}"
+
+
+def create_person(
+    agency, actor, *, first_name, last_name, email, phone, role, temporary_password=None
+) -> User:
+    user = User(
+        agency_id=agency.id,
+        username=login_name_for(agency, first_name, last_name),
+        role=role,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        email=(email or "").strip() or None,
+        phone=(phone or "").strip() or None,
+        must_change_password=True,
+    )
+    if temporary_password:
+        user.password_hash = hash_secret(temporary_password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("account.created", actor=actor, target=user, username=user.username, role=role)
+    return user
+
+
+def link_to_client(agency, actor, user: User, client, relationship: str, **flags) -> ClientLink:
+    link = ClientLink(
+        agency_id=agency.id, user_id=user.id, client_id=client.id, relationship_kind=relationship, **flags
+    )
+    db.session.add(link)
+    db.session.flush()
+    audit.record(
+        "link.created", actor=actor, target=link, client_id=client.id, relationship=relationship, **flags
+    )
+    return link
+
+
+def send_credentials(agency, actor, user: User) -> None:
+    """Mail the login name and a one-time, 24-hour link to "choose your password"."""
+    spend_tokens(user, "welcome")  # an earlier welcome link stops working; reset links live on
+    link = agency_url(agency, "auth.welcome", token=make_token(user, "welcome"))
+    queue_mail(user.email, "welcome", agency=agency, locale=user.language, user=user, link=link)
+    audit.record("credentials.sent", actor=actor, target=user)
+
+
+def set_temporary_password(agency, actor, user: User, password: str) -> None:
+    user.password_hash = hash_secret(password)
+    user.must_change_password = True
+    user.failed_logins = 0
+    user.locked_until = None
+    end_all_sessions(user)
+    spend_tokens(user)
+    audit.record("password.temporary_set", actor=actor, target=user)
+
+
+def send_reset_email(agency, actor, user: User) -> None:
+    send_reset_link(agency, user)
+    audit.record("password.reset_sent_by_staff", actor=actor, target=user)
+
+
+def set_locked(agency, actor, user: User, locked: bool) -> None:
+    user.is_locked = locked
+    if locked:
+        end_all_sessions(user)
+    else:
+        user.failed_logins = 0
+        user.locked_until = None
+    audit.record("account.locked" if locked else "account.unlocked", actor=actor, target=user)
+
+
+def end_all_sessions(user: User) -> None:
+    """Every signed-in browser of this user is signed out at its next request (the stamp rotates)."""
+    user.session_stamp = new_stamp()
