@@ -225,3 +225,31 @@ def test_agency_b_session_on_agency_a_host_is_not_signed_in(client, world):
     response = client.get("/dashboard", headers={"Host": HOST_A})
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
+
+
+# --- the three lookups ----------------------------------------------------------------------------
+
+
+def test_a_child_is_found_only_through_its_parent(app, make, world):
+    from werkzeug.exceptions import NotFound
+
+    from app.models import InvoiceLine
+    from app.web.tenancy import enter_request_scope, get_child_or_404, leave_request_scope
+
+    mine = make.invoice(world.client_a, "INV-1")
+    other = make.invoice(world.client_a2, "INV-2")
+    line = make.save(
+        InvoiceLine(agency_id=world.a.id, invoice_id=other.id, description="Visit", amount_cents=1)
+    )
+    with app.test_request_context("/", headers={"Host": HOST_A}):
+        enter_request_scope()
+        try:
+            assert get_child_or_404(db.session.get(Invoice, other.id), InvoiceLine, line.id).id == line.id
+            with pytest.raises(NotFound):
+                get_child_or_404(db.session.get(Invoice, mine.id), InvoiceLine, line.id)
+            with pytest.raises(NotFound):
+                get_child_or_404(db.session.get(Invoice, other.id), InvoiceLine, "9" * 30)
+            with pytest.raises(TypeError):
+                get_child_or_404(db.session.get(Invoice, mine.id), Client, 1)
+        finally:
+            leave_request_scope()

@@ -59,3 +59,15 @@ def get_scoped_or_404(model, object_id, *criteria):
     if obj is None:
         abort(404)
     return obj
+
+
+def get_child_or_404(parent, model, object_id, *criteria):
+    """A row that belongs to `parent` (a line of an invoice, a message of a thread), by id, else 404.
+
+    The parent was looked up through the user's reach (get_scoped_or_404 or get_portal_or_404);
+    the child is found only through it, by the one foreign key from `model` to the parent's table.
+    """
+    keys = [fk.parent for fk in model.__table__.foreign_keys if fk.column.table is parent.__table__]
+    if len(keys) != 1:
+        raise TypeError(f"{model.__name__} has {len(keys)} foreign keys to {type(parent).__name__}")
+    return get_scoped_or_404(model, object_id, keys[0] == parent.id, *criteria)
