@@ -11,8 +11,10 @@ MO_FILES := $(PO_FILES:.po=.mo)
 
 .PHONY: run test test-sqlite test-postgres lint install install-dev db clean compile-translations compress-static translations
 
+# `make run PORT=8080` serves on another port (links in mail follow it).
+PORT ?= 5000
 run: install db
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	PUBLIC_PORT=$(PORT) $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 test: install-dev db lint test-sqlite test-postgres
 
