@@ -25,7 +25,7 @@ MONTH = "/schedule?view=month&date=2026-12-01"
 HARMLESS = (
     "dev-shm",  # Chromium's note about /dev/shm in containers
     # Chromium logs every 4xx answer to a script's request; 422 is how a form with errors comes
-    # back (STYLE.md), and the page shows the errors — not a fault.
+    # back (render_form, CONTRIBUTING.md), and the page shows the errors — not a fault.
     "status of 422 (UNPROCESSABLE ENTITY)",
 )
 
