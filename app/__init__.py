@@ -97,7 +97,11 @@ def _make_private(path: str, mode: int) -> None:
 
 
 def _register_pipeline(app: Flask) -> None:
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm.exc import StaleDataError
+
     from app.web.access import AGENCY_FREE_ENDPOINTS, enforce_session
+    from app.web.errors import answer_conflict
     from app.web.input_guard import refuse_control_characters
     from app.web.security import add_security_headers
     from app.web.tenancy import enter_request_scope, leave_request_scope
@@ -110,16 +114,24 @@ def _register_pipeline(app: Flask) -> None:
         refuse_control_characters()  # before the session check or any view reads the request
         return None if agency_free else enforce_session()
 
+    # after_request functions run last-registered first: the commit runs before the headers are
+    # added, so a 409 that replaces the view's answer gets them too.
+    app.after_request(add_security_headers)
+
     @app.after_request
     def _commit(response):
         # One commit per request; an error answer keeps nothing unless the view asked to.
-        if response.status_code < 400 or g.get("keep_changes"):
-            db.session.commit()
-        else:
+        if response.status_code >= 400 and not g.get("keep_changes"):
             db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except (StaleDataError, IntegrityError) as error:
+            # Another request won a race the view could not see; the view has answered already, so
+            # its answer (a redirect, a "saved" page) gives way to the 409 page.
+            return answer_conflict(error)
         return response
 
-    app.after_request(add_security_headers)
     app.teardown_request(leave_request_scope)
 
     @app.context_processor

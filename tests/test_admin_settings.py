@@ -10,6 +10,7 @@ H = {"Host": HOST_A}
 
 def _form(**overrides):
     data = {
+        "version": "1",  # the version a fresh agency's form was opened at
         "name": "Alpha Home Care",
         "contact_email": "office@alpha.example.org",
         "contact_phone": "(312) 555-0100",

@@ -354,6 +354,7 @@ def test_text_areas_keep_their_lines(app, client, world):
         client,
         "/admin/settings",
         {
+            "version": "1",
             "name": "Alpha Home Care",
             "message_template": template,
             "time_zone": "America/Chicago",

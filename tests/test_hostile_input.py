@@ -224,6 +224,7 @@ def test_scoped_lookup_refuses_ids_past_the_range(app, world, value):
 def test_huge_choice_in_office_settings_is_refused_beside_the_field(app, client, world):
     token = _sign_in(client, "admin")
     data = {
+        "version": "1",
         "name": "Alpha Home Care",
         "time_zone": "America/Chicago",
         "schedule_request_recipient_id": str(2**63),

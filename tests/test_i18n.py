@@ -228,7 +228,7 @@ def test_spanish_labels_are_escaped_like_english_ones(client, world):
     login(client, "admin")
     token = csrf_token(client, "/admin/settings")
     response = client.post(
-        "/admin/settings", data={"csrf_token": token, "name": ""}, headers={"Host": HOST_A}
+        "/admin/settings", data={"csrf_token": token, "version": "1", "name": ""}, headers={"Host": HOST_A}
     )
     assert response.status_code == 422
     assert "Enter the agency&#39;s name." in response.get_data(as_text=True)

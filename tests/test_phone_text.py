@@ -27,6 +27,11 @@ def options(html: str, select_id: str) -> list[tuple[str, str]]:
     return re.findall(r'<option[^>]*value="([^"]*)"[^>]*>([^<]*)</option>', select)
 
 
+def _form_version(html: str) -> str:
+    """The version an edit form was opened at (its hidden field)."""
+    return re.search(r'name="version" type="hidden" value="(\d+)"', html).group(1)
+
+
 def set_columns(app, model, row_id, **columns):
     with in_app(app) as session:
         row = session.get(model, row_id)
@@ -113,6 +118,7 @@ def test_office_keeps_a_zone_outside_the_list(client, world, app):
     html = page(client, "/admin/settings")
     assert options(html, "time_zone")[0] == ("America/Indiana/Indianapolis", "Eastern time (Indianapolis)")
     data = {
+        "version": _form_version(html),
         "name": "Alpha Home Care",
         "time_zone": "America/Indiana/Indianapolis",
         "schedule_request_recipient_id": "0",
@@ -122,7 +128,8 @@ def test_office_keeps_a_zone_outside_the_list(client, world, app):
         "csrf_token": csrf_token(client, "/admin/settings"),
     }
     assert client.post("/admin/settings", data=data, headers=H).status_code == 303
-    refused = client.post("/admin/settings", data={**data, "time_zone": "America/Boise"}, headers=H)
+    again = {**data, "version": _form_version(page(client, "/admin/settings"))}  # the saved version
+    refused = client.post("/admin/settings", data={**again, "time_zone": "America/Boise"}, headers=H)
     assert refused.status_code == 422
     assert get_one(app, Agency, id=world.a.id).time_zone == "America/Indiana/Indianapolis"
 

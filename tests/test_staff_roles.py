@@ -116,6 +116,7 @@ ACTIONS = {
     "lock": {"locked": "1"},
 }
 SETTINGS_FORM = {
+    "version": "1",
     "name": "Taken Over Care",
     "contact_email": "office@alpha.example.org",
     "contact_phone": "",

@@ -1,11 +1,14 @@
-"""Error pages: a fragment for htmx, a full page otherwise; never a stack trace."""
+"""Error pages: a fragment for htmx, a full page otherwise; never a stack trace; database conflicts as 409."""
 
-from flask import current_app
+from flask import current_app, request, session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict, HTTPException, InternalServerError
 
 from app.extensions import db
 from app.i18n import _, _l
 from app.services.links import AgencyHasNoAddress
+from app.web.conflicts import Clash, EditConflict
 from app.web.htmx import render_page
 
 MESSAGES = {
@@ -29,7 +32,13 @@ def _render(error: HTTPException):
     if code == 400 and "CSRF" in (error.description or ""):
         message = _("Your form expired. Please go back, reload the page and try again.")
     response = render_page(
-        "errors/page.html", fragment="errors/_error.html", status=code, code=code, message=message
+        "errors/page.html",
+        fragment="errors/_error.html",
+        status=code,
+        code=code,
+        message=message,
+        details=getattr(error, "details", ()),  # what to do next, when the error knows
+        reload_to=getattr(error, "reload_to", None),
     )
     if code == 429 and getattr(error, "retry_after", None):
         response.headers["Retry-After"] = str(error.retry_after)
@@ -43,8 +52,26 @@ class NoAgencyAddress(Conflict):
     )
 
 
+def answer_conflict(error: StaleDataError | IntegrityError):
+    """The database refused this request's changes because of another request (a versioned row saved
+    meanwhile, a unique value taken meanwhile): keep nothing and answer 409, never a 500. Raised by a
+    flush in a view, or by the commit after the view answered (app/__init__.py), whose answer this
+    replaces."""
+    db.session.rollback()
+    # A success message the view queued did not come true (an unshown older one goes with it).
+    session.pop("_flashes", None)
+    current_app.logger.warning("conflict on %s %s", request.method, request.path, exc_info=error)
+    if not isinstance(error, StaleDataError):
+        return _render(Clash())
+    # A GET can simply be run again; for a submit, only the page knows its form (check_version).
+    again = request.full_path.rstrip("?") if request.method == "GET" else None
+    return _render(EditConflict(reload_to=again))
+
+
 def register_error_handlers(app) -> None:
     app.register_error_handler(HTTPException, _render)
+    app.register_error_handler(StaleDataError, answer_conflict)
+    app.register_error_handler(IntegrityError, answer_conflict)
     app.register_error_handler(AgencyHasNoAddress, lambda _error: _render(NoAgencyAddress()))
 
     @app.errorhandler(Exception)

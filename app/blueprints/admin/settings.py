@@ -1,8 +1,20 @@
-"""Office settings: the agency's name, contact, time zone, who gets schedule requests, and policies."""
+"""Office settings: the agency's name, contact, time zone, who gets schedule requests, and policies.
+
+The form carries the version it was opened at: a save from an older copy (a second tab, another
+owner) is refused with a 409 instead of silently overwriting the newer settings.
+"""
 
 from flask import flash, g, redirect, request, url_for
 from sqlalchemy import select
-from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from app.auth.policies import AREA_SETTINGS
@@ -12,12 +24,14 @@ from app.i18n import _, _l
 from app.models import User
 from app.models.agency import PAYMENT_GATEWAYS
 from app.services import audit
+from app.web.conflicts import check_version
 from app.web.forms import Form
 from app.web.htmx import render_page
 from app.web.zones import zone_choices
 
 
 class OfficeSettingsForm(Form):
+    version = HiddenField()  # the settings' version when the form was opened (check_version)
     name = StringField(
         _l("Agency name"), validators=[DataRequired(_l("Enter the agency's name.")), Length(max=200)]
     )
@@ -86,6 +100,11 @@ def settings():
     ]
     if request.method == "GET":
         form.schedule_request_recipient_id.data = agency.schedule_request_recipient_id or 0
+    else:
+        # Saved from another tab or by another owner since this form was opened: refuse it whole,
+        # before its field errors too, rather than overwrite what they saved. The submitted value
+        # itself: a form field with no value submitted would fall back to the row's own version.
+        check_version(agency, request.form.get("version"))
     if form.validate_on_submit():
         changed = {}
         for name in FIELDS:
