@@ -29,6 +29,8 @@ class Config:
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'porchlight.sqlite3'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Uploaded files (photos, documents, attachments), named by their hash: back it up with the database.
+    STORAGE_DIR = os.environ.get("STORAGE_DIR") or str(BASE_DIR / "instance" / "files")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)

@@ -30,6 +30,7 @@ from app.models import (
     Visit,
     utcnow,
 )
+from app.services import storage
 from app.tenancy import all_agencies
 from app.web.assets import compress_static
 
@@ -71,7 +72,8 @@ def compressed_static():
 @pytest.fixture(scope="session")
 def app(tmp_path_factory, compiled_translations, compressed_static):
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    files = tmp_path_factory.mktemp("files")  # the storage service's directory, thrown away with the run
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, STORAGE_DIR=str(files))
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             # Test data is thrown away: skip the disk syncs that dominate the suite's time.
@@ -174,8 +176,19 @@ class Factory:
             )
         )
 
-    def caregiver(self, agency, name="Ana Torres", **kw):
+    def stored_file(self, agency, data: bytes, content_type=None):
+        """Bytes put through the storage service, as an upload would; the type is read from an image."""
+        with in_app(self.app) as session:
+            stored = storage.put(agency, data, content_type or storage.image_type(data) or "text/plain")
+            session.commit()
+            session.refresh(stored)
+            session.expunge(stored)
+        return stored
+
+    def caregiver(self, agency, name="Ana Torres", photo: bytes | None = None, **kw):
         first, _, last = name.partition(" ")
+        if photo is not None:
+            kw["photo_file_id"] = self.stored_file(agency, photo).id
         return self.save(Caregiver(agency_id=agency.id, first_name=first, last_name=last, **kw))
 
     def task(self, agency, name="Bathing"):

@@ -114,3 +114,27 @@ def test_one_head_and_one_base():
     scripts = ScriptDirectory.from_config(config)
     assert len(scripts.get_heads()) == 1
     assert len(scripts.get_bases()) == 1
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "bad"),
+    [("visits", "status", "done-ish"), ("invoices", "status", "overdue"), ("users", "role", "root")],
+)
+def test_the_database_refuses_a_status_outside_its_enum(app, make, world, table, column, bad):
+    """The CHECK constraints (app/models/statuses.py `allowed`) hold on the test schema, built
+    from the models, as the migrations build them on a real database."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.models import utcnow
+    from tests.conftest import in_app
+
+    make.visit(world.client_a, utcnow())
+    make.invoice(world.client_a, "INV-CHECK")
+    with in_app(app) as session:
+        row_id = session.execute(text(f"SELECT id FROM {table} LIMIT 1")).scalar()
+        with pytest.raises(IntegrityError):
+            session.execute(
+                text(f"UPDATE {table} SET {column} = :bad WHERE id = :id"), {"bad": bad, "id": row_id}
+            )
+            session.flush()
+        session.rollback()

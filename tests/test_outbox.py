@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import OutboxMail, utcnow
-from app.models.outbox import MAIL_FAILED, MAIL_PENDING, MAIL_SENT
+from app.models.statuses import MailStatus
 from app.services.mail import queue_mail, send_due
 from app.tenancy import agency_scope, all_agencies
 from tests.conftest import in_app
@@ -150,7 +150,7 @@ def assert_no_health_words(*texts):
 
 def test_queued_mail_is_delivered(app, world, smtp):
     row_id = queue_reset(app, world)
-    assert outbox_row(app, row_id).status == MAIL_PENDING
+    assert outbox_row(app, row_id).status == MailStatus.PENDING
     assert smtp.messages == []  # queueing sends nothing; the worker does
 
     assert run_outbox(app) == (1, 0)
@@ -164,7 +164,7 @@ def test_queued_mail_is_delivered(app, world, smtp):
     assert "margaretjones" in body(message)
     assert_no_health_words(message["Subject"], body(message))
     row = outbox_row(app, row_id)
-    assert (row.status, row.attempts, row.last_error) == (MAIL_SENT, 1, None)
+    assert (row.status, row.attempts, row.last_error) == (MailStatus.SENT, 1, None)
     assert row.sent_at is not None
 
     assert run_outbox(app) == (0, 0)  # sent once, never again
@@ -179,7 +179,7 @@ def test_dead_server_delays_mail_and_loses_nothing(app, world, smtp):
     assert run_outbox(app) == (0, 1)
 
     row = outbox_row(app, row_id)
-    assert row.status == MAIL_PENDING
+    assert row.status == MailStatus.PENDING
     assert row.attempts == 1
     assert "Connection" in row.last_error or "refused" in row.last_error.lower()
     assert row.next_attempt_at > before + timedelta(seconds=20)  # backed off, not hammering
@@ -191,7 +191,7 @@ def test_dead_server_delays_mail_and_loses_nothing(app, world, smtp):
     make_due(app, row_id)
     assert run_outbox(app) == (1, 0)
     row = outbox_row(app, row_id)
-    assert (row.status, row.attempts, row.last_error) == (MAIL_SENT, 2, None)
+    assert (row.status, row.attempts, row.last_error) == (MailStatus.SENT, 2, None)
     assert len(smtp.messages) == 1
     assert LINK in body(smtp.messages[0][1])
 
@@ -206,21 +206,21 @@ def test_back_off_grows_then_gives_up_and_keeps_the_row(app, world, smtp, monkey
         started = utcnow()
         assert run_outbox(app) == (0, 1)
         row = outbox_row(app, row_id)
-        assert (row.status, row.attempts) == (MAIL_PENDING, attempt)
+        assert (row.status, row.attempts) == (MailStatus.PENDING, attempt)
         waits.append(row.next_attempt_at - started)
     assert waits[0] < waits[1] < waits[2]
 
     make_due(app, row_id)
     assert run_outbox(app) == (0, 1)
     row = outbox_row(app, row_id)
-    assert (row.status, row.attempts) == (MAIL_FAILED, 4)
+    assert (row.status, row.attempts) == (MailStatus.FAILED, 4)
     assert row.last_error
 
     # Given up, but still there for the office to see; the worker leaves it alone.
     smtp.start()
     make_due(app, row_id)
     assert run_outbox(app) == (0, 0)
-    assert outbox_row(app, row_id).status == MAIL_FAILED
+    assert outbox_row(app, row_id).status == MailStatus.FAILED
     assert smtp.messages == []
 
 
@@ -229,12 +229,12 @@ def test_server_that_refuses_the_message_means_retry(app, world, smtp):
     smtp.mailbox.reply = "451 Try again later"
     assert run_outbox(app) == (0, 1)
     row = outbox_row(app, row_id)
-    assert row.status == MAIL_PENDING and "451" in row.last_error
+    assert row.status == MailStatus.PENDING and "451" in row.last_error
 
     smtp.mailbox.reply = "250 OK"
     make_due(app, row_id)
     assert run_outbox(app) == (1, 0)
-    assert outbox_row(app, row_id).status == MAIL_SENT
+    assert outbox_row(app, row_id).status == MailStatus.SENT
 
 
 def test_silent_server_times_out_instead_of_hanging(app, world, smtp, monkeypatch):
@@ -249,7 +249,7 @@ def test_silent_server_times_out_instead_of_hanging(app, world, smtp, monkeypatc
         assert run_outbox(app) == (0, 1)
         assert time.monotonic() - started < 5
     row = outbox_row(app, row_id)
-    assert row.status == MAIL_PENDING and row.last_error
+    assert row.status == MailStatus.PENDING and row.last_error
 
 
 def flask_command(app, *args):
@@ -270,8 +270,8 @@ def test_cli_outbox_run_once_sends_for_every_agency(app, world, smtp):
         "Reset your Alpha Home Care portal password",
         "Reset your Beta Home Care portal password",
     ]
-    assert outbox_row(app, first).status == MAIL_SENT
-    assert outbox_row(app, second).status == MAIL_SENT
+    assert outbox_row(app, first).status == MailStatus.SENT
+    assert outbox_row(app, second).status == MailStatus.SENT
     for _, message in smtp.messages:
         assert_no_health_words(message["Subject"], body(message))
 
@@ -281,7 +281,7 @@ def test_cli_outbox_run_once_with_dead_server_keeps_mail(app, world, smtp):
     smtp.stop()
     result = flask_command(app, "outbox", "run", "--once")
     assert result.exit_code == 0, result.output
-    assert outbox_row(app, row_id).status == MAIL_PENDING
+    assert outbox_row(app, row_id).status == MailStatus.PENDING
     with in_app(app) as session:
         assert session.scalar(select(OutboxMail.attempts).where(OutboxMail.id == row_id)) == 1
 
@@ -313,7 +313,7 @@ def test_second_worker_skips_a_mail_another_worker_is_sending(app, world, smtp):
     try:
         assert run_outbox(app) == (1, 0)
         assert [r[0][0] for r in smtp.messages] == [world.susan.email]
-        assert outbox_row(app, first).status == MAIL_PENDING
+        assert outbox_row(app, first).status == MailStatus.PENDING
         assert outbox_row(app, second).status == "sent"
     finally:
         transaction.rollback()

@@ -49,6 +49,7 @@ from app.models import (
     VisitTask,
     utcnow,
 )
+from app.services import storage
 from app.web.access import AGENCY_FREE_ENDPOINTS
 from tests.conftest import HOST_A, csrf_token, get_one, in_app, login
 
@@ -245,8 +246,10 @@ def build_graph(app, agency, client, portal_user, staff) -> dict[str, int]:
         ids["link"] = session.scalar(
             select(ClientLink.id).where(ClientLink.user_id == uid, ClientLink.client_id == cid)
         )
+        photo = storage.put(agency, _png(), "image/png").id
         caregiver = add(
-            "caregiver", Caregiver(agency_id=aid, first_name="Care", last_name=f"Giver{cid}", photo=_png())
+            "caregiver",
+            Caregiver(agency_id=aid, first_name="Care", last_name=f"Giver{cid}", photo_file_id=photo),
         )
         task = add("task", Task(agency_id=aid, name="Companionship"))
         add(None, ClientCaregiver(agency_id=aid, client_id=cid, caregiver_id=caregiver))
@@ -321,9 +324,7 @@ def build_graph(app, agency, client, portal_user, staff) -> dict[str, int]:
                 category_id=category,
                 title="Welcome pack",
                 filename="welcome.pdf",
-                content_type="application/pdf",
-                size_bytes=8,
-                data=b"%PDF-1.4",
+                file_id=storage.put(agency, b"%PDF-1.4", "application/pdf").id,
             ),
         )
         conversation = add(
@@ -358,9 +359,7 @@ def build_graph(app, agency, client, portal_user, staff) -> dict[str, int]:
                 agency_id=aid,
                 lead_id=lead,
                 filename="note.txt",
-                content_type="text/plain",
-                size_bytes=2,
-                data=b"hi",
+                file_id=storage.put(agency, b"hi", "text/plain").id,
             ),
         )
         add("feed_token", CalendarFeedToken(agency_id=aid, user_id=uid, token_hash=f"{cid:064d}"))

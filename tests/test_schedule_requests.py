@@ -25,7 +25,7 @@ from app.models import (
     Visit,
     utcnow,
 )
-from app.models.outbox import MAIL_SENT
+from app.models.statuses import MailStatus
 from app.services.mail import send_due
 from app.tenancy import all_agencies
 from tests.conftest import HOST_A, HOST_B, csrf_token, get_one, in_app, login
@@ -264,7 +264,7 @@ def test_the_office_mail_arrives_over_smtp(client, world, care, app, smtp_server
     assert "New schedule request for Margaret Jones" in message
     assert "/admin/schedule-requests" in message
     assert "bath" not in message and "Bathing" not in message
-    assert get_one(app, OutboxMail).status == MAIL_SENT
+    assert get_one(app, OutboxMail).status == MailStatus.SENT
 
 
 # --- validation -------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from app.extensions import db
 from app.models import Client, ClientLink, Invoice
 from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, REL_SELF
+from app.models.statuses import InvoiceStatus
 
 SCHEDULE = "schedule"
 SCHEDULE_REQUESTS = "schedule_requests"
@@ -81,7 +82,7 @@ def invoice_criterion(link: ClientLink):
     """
     if not link_allows(link, INVOICES):
         return false()
-    issued = and_(Invoice.client_id == link.client_id, Invoice.status != "draft")
+    issued = and_(Invoice.client_id == link.client_id, Invoice.status != InvoiceStatus.DRAFT)
     if link.relationship_kind == REL_PAYER:
         return and_(issued, Invoice.billed_to_id == link.user_id)
     return and_(issued, Invoice.billed_to_id.is_(None))
@@ -90,7 +91,7 @@ def invoice_criterion(link: ClientLink):
 def invoice_visible(link: ClientLink, invoice: Invoice) -> bool:
     if not link_allows(link, INVOICES) or invoice.client_id != link.client_id:
         return False
-    if invoice.status == "draft":
+    if invoice.status == InvoiceStatus.DRAFT:
         return False
     if link.relationship_kind == REL_PAYER:
         return invoice.billed_to_id == link.user_id

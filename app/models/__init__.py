@@ -12,6 +12,7 @@ from app.models.invoice import Invoice, InvoiceLine, Payment
 from app.models.lead import ClientLead, LeadAttachment
 from app.models.message import Conversation, ConversationRead, Message
 from app.models.outbox import OutboxMail
+from app.models.storage import StoredFile
 from app.models.user import PasswordResetRequest, UnknownNameAttempts, User
 from app.models.visit import ScheduleRequest, Signature, Visit, VisitTask
 
@@ -39,6 +40,7 @@ __all__ = [
     "Payment",
     "ScheduleRequest",
     "Signature",
+    "StoredFile",
     "Task",
     "TenantScoped",
     "UnknownNameAttempts",

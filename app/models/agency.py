@@ -24,7 +24,8 @@ class Agency(db.Model):
     contact_email: Mapped[str | None] = mapped_column(String(254))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(Text)
-    logo: Mapped[bytes | None] = mapped_column(db.LargeBinary, deferred=True)
+    # stored_files.agency_id points back here: the key is added once both tables exist.
+    logo_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", use_alter=True))
     session_idle_minutes: Mapped[int] = mapped_column(Integer, default=15)
     security_questions_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     staff_two_factor_required: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -14,7 +14,7 @@ class Caregiver(TenantScoped, db.Model):
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(40))
-    photo: Mapped[bytes | None] = mapped_column(db.LargeBinary, deferred=True)
+    photo_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     @property

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import TenantScoped, UTCDateTime, utcnow
@@ -25,9 +25,7 @@ class Document(TenantScoped, db.Model):
     category_id: Mapped[int] = mapped_column(ForeignKey("document_categories.id"))
     title: Mapped[str] = mapped_column(String(200))
     filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(100))
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = deferred(mapped_column(db.LargeBinary))
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id"))  # its size and type too
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -2,25 +2,25 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint, and_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import TenantScoped, UTCDateTime, utcnow
-
-INVOICE_STATUSES = ("draft", "issued", "paid", "void")
+from app.models.statuses import InvoiceStatus, allowed
 
 
 class Invoice(TenantScoped, db.Model):
     __tablename__ = "invoices"
-    __table_args__ = (UniqueConstraint("agency_id", "number"),)
+    __table_args__ = (UniqueConstraint("agency_id", "number"), allowed("status", InvoiceStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(30))
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     # A payer's account, or NULL when the invoice is billed to the client themself.
     billed_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(String(10), default="draft")
+    status: Mapped[str] = mapped_column(String(10), default=InvoiceStatus.DRAFT)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -44,9 +44,15 @@ class Invoice(TenantScoped, db.Model):
     def balance_cents(self) -> int:
         return self.total_cents - self.paid_cents
 
-    @property
+    @hybrid_property
     def is_outstanding(self) -> bool:
-        return self.status == "issued" and self.balance_cents > 0
+        """Issued and not fully paid: in Python on a row, and as SQL in a query's WHERE."""
+        return self.status == InvoiceStatus.ISSUED and self.balance_cents > 0
+
+    @is_outstanding.inplace.expression
+    @classmethod
+    def _is_outstanding_expression(cls):
+        return and_(cls.status == InvoiceStatus.ISSUED, cls.total_cents > cls.paid_cents)
 
 
 class InvoiceLine(TenantScoped, db.Model):

@@ -2,8 +2,8 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import TenantScoped, UTCDateTime, utcnow
@@ -34,9 +34,7 @@ class LeadAttachment(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("client_leads.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(100))
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = deferred(mapped_column(db.LargeBinary))
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id"))  # its size and type too
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lead = relationship("ClientLead", back_populates="attachments")

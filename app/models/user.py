@@ -8,14 +8,12 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import TenantScoped, UTCDateTime, utcnow
-
-ROLE_STAFF = "staff"
-ROLE_PORTAL = "portal"
+from app.models.statuses import Role, allowed
 
 
 def new_stamp() -> str:
@@ -24,11 +22,11 @@ def new_stamp() -> str:
 
 class User(TenantScoped, UserMixin, db.Model):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("agency_id", "username"),)
+    __table_args__ = (UniqueConstraint("agency_id", "username"), allowed("role", Role))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80))  # stored lower case
-    role: Mapped[str] = mapped_column(String(10), default=ROLE_PORTAL)
+    role: Mapped[str] = mapped_column(String(10), default=Role.PORTAL)
     is_owner: Mapped[bool] = mapped_column(Boolean, default=False)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
@@ -36,7 +34,7 @@ class User(TenantScoped, UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(Text)
-    photo: Mapped[bytes | None] = mapped_column(db.LargeBinary, deferred=True)
+    photo_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
 
     password_hash: Mapped[str | None] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -73,7 +71,7 @@ class User(TenantScoped, UserMixin, db.Model):
 
     @property
     def is_staff(self) -> bool:
-        return self.role == ROLE_STAFF
+        return self.role == Role.STAFF
 
     @property
     def display_name(self) -> str:
@@ -124,15 +122,4 @@ def find_login(agency_id: int, username: str | None) -> User | None:
     name = (username or "").strip().lower()
     return db.session.scalar(
         db.select(User).where(User.agency_id == agency_id, func.lower(User.username) == name)
-    )
-
-
-def username_taken(agency_id: int, username: str) -> bool:
-    return (
-        db.session.scalar(
-            db.select(User.id).where(
-                User.agency_id == agency_id, func.lower(User.username) == username.lower()
-            )
-        )
-        is not None
     )

@@ -8,29 +8,31 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.i18n import _l
 from app.models.base import TenantScoped, UTCDateTime, utcnow
+from app.models.statuses import RequestStatus, TaskStatus, VisitStatus, allowed
 
-VISIT_STATUSES = ("scheduled", "in_progress", "completed", "cancelled", "missed")
 VISIT_STATUS_LABELS = {
     # Translators: the status of a visit (in Spanish "visita", feminine).
-    "scheduled": _l("Scheduled"),
-    "in_progress": _l("In progress"),
-    "completed": _l("Completed"),
-    "cancelled": _l("Cancelled"),
-    "missed": _l("Missed"),
+    VisitStatus.SCHEDULED: _l("Scheduled"),
+    VisitStatus.IN_PROGRESS: _l("In progress"),
+    VisitStatus.COMPLETED: _l("Completed"),
+    VisitStatus.CANCELLED: _l("Cancelled"),
+    VisitStatus.MISSED: _l("Missed"),
 }
-TASK_PLANNED, TASK_DONE, TASK_REFUSED = "planned", "done", "refused"
 
 
 class Visit(TenantScoped, db.Model):
     __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_client_starts", "client_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_visits_client_starts", "client_id", "starts_at"),
+        allowed("status", VisitStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     caregiver_id: Mapped[int | None] = mapped_column(ForeignKey("caregivers.id"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    status: Mapped[str] = mapped_column(String(20), default=VisitStatus.SCHEDULED)
     clock_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     clock_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     caregiver_note: Mapped[str | None] = mapped_column(Text)
@@ -51,11 +53,12 @@ class Visit(TenantScoped, db.Model):
 
 class VisitTask(TenantScoped, db.Model):
     __tablename__ = "visit_tasks"
+    __table_args__ = (allowed("status", TaskStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
-    status: Mapped[str] = mapped_column(String(10), default=TASK_PLANNED)
+    status: Mapped[str] = mapped_column(String(10), default=TaskStatus.PLANNED)
     refusal_reason: Mapped[str | None] = mapped_column(String(300))
 
     visit = relationship("Visit", back_populates="tasks")
@@ -90,11 +93,10 @@ schedule_request_tasks = Table(
     Column("task_id", ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
 )
 
-REQUEST_OPEN, REQUEST_HANDLED, REQUEST_DECLINED = "open", "handled", "declined"
-
 
 class ScheduleRequest(TenantScoped, db.Model):
     __tablename__ = "schedule_requests"
+    __table_args__ = (allowed("status", RequestStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
@@ -104,7 +106,7 @@ class ScheduleRequest(TenantScoped, db.Model):
     care_needed: Mapped[str] = mapped_column(Text)
     preferred_caregiver_id: Mapped[int | None] = mapped_column(ForeignKey("caregivers.id"))
     notes: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default=REQUEST_OPEN)
+    status: Mapped[str] = mapped_column(String(10), default=RequestStatus.OPEN)
     staff_note: Mapped[str | None] = mapped_column(Text)
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

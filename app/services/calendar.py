@@ -17,6 +17,7 @@ from sqlalchemy.orm import contains_eager, joinedload, load_only
 
 from app.extensions import db
 from app.models import Caregiver, Client, Visit, VisitTask
+from app.models.statuses import VisitStatus
 
 # Weeks start on Sunday, as on a US wall calendar (the demo agencies are in the United States).
 WEEK_START = 6  # date.weekday() of Sunday
@@ -112,7 +113,7 @@ def visits_between(client_ids: list[int], start: datetime, end: datetime) -> tup
     """
     if not client_ids:
         return [], set()
-    has_photo = Caregiver.photo.is_not(None).label("has_photo")
+    has_photo = Caregiver.photo_file_id.is_not(None).label("has_photo")
     rows = (
         db.session.execute(
             select(Visit, has_photo)
@@ -172,7 +173,7 @@ class Today:
             self.usual is not None
             and visit.caregiver_id is not None
             and visit.caregiver_id != self.usual.id
-            and visit.status in ("scheduled", "in_progress")
+            and visit.status in (VisitStatus.SCHEDULED, VisitStatus.IN_PROGRESS)
         )
 
 

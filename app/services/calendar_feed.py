@@ -23,7 +23,7 @@ from app.auth.policies import SCHEDULE, PortalAccess
 from app.extensions import db
 from app.i18n import _
 from app.models import Agency, CalendarFeedToken, User, Visit, utcnow
-from app.models.user import ROLE_PORTAL
+from app.models.statuses import Role, VisitStatus
 from app.services import audit
 from app.services.links import agency_url
 
@@ -103,7 +103,7 @@ def user_for_feed(agency: Agency, token: str) -> User | None:
     if row is None:
         return None
     user = db.session.scalar(select(User).where(User.id == row.user_id, User.agency_id == agency.id))
-    if user is None or not user.is_active or user.is_locked or user.role != ROLE_PORTAL:
+    if user is None or not user.is_active or user.is_locked or user.role != Role.PORTAL:
         return None
     row.last_used_at = utcnow()
     return user
@@ -170,7 +170,7 @@ def build_calendar(agency: Agency, visits: list[Visit], several_clients: bool) -
         event.add("dtstart", visit.starts_at)
         event.add("dtend", visit.ends_at)
         event.add("summary", _summary(visit, several_clients))
-        event.add("status", "CANCELLED" if visit.status == "cancelled" else "CONFIRMED")
+        event.add("status", "CANCELLED" if visit.status == VisitStatus.CANCELLED else "CONFIRMED")
         event.add("sequence", max((visit.version or 1) - 1, 0))
         event.add("transp", "OPAQUE")
         event.add("last-modified", changed)

@@ -52,8 +52,8 @@ from app.models import (
     VisitTask,
 )
 from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, REL_SELF
-from app.models.user import ROLE_STAFF
-from app.models.visit import REQUEST_HANDLED, REQUEST_OPEN, TASK_DONE, TASK_PLANNED, TASK_REFUSED
+from app.models.statuses import RequestStatus, Role, TaskStatus
+from app.services import storage
 from app.tenancy import all_agencies
 
 SCALES = ("small", "large")
@@ -174,7 +174,7 @@ def _seed_sunrise(seed: _Seed) -> None:
     admin = _add_staff_owner(seed, agency, "Sam", "Rivera")
     # Office staff who is not the owner: runs people and requests, never the settings or staff accounts.
     _add_user(
-        seed, agency, "carolwhite", "Carol", "White", role=ROLE_STAFF, email="carol.white@sunrise.example.org"
+        seed, agency, "carolwhite", "Carol", "White", role=Role.STAFF, email="carol.white@sunrise.example.org"
     )
     tasks = _add_tasks(agency)
     carers = _add_caregivers(
@@ -502,7 +502,7 @@ def _add_sunrise_schedule_requests(seed, agency, admin, susan, paul, margaret, h
             care_needed="Help getting ready for a family wedding: bathing, dressing and hair.",
             preferred_caregiver_id=carers["Ana Torres"].id,
             notes="The wedding starts at 1 pm; I will pick Mom up at 11:30.",
-            status=REQUEST_OPEN,
+            status=RequestStatus.OPEN,
             created_at=_at(seed.today - timedelta(days=3), 18, 10),
             tasks=list(_pick(tasks, "Bathing", "Dressing")),
         )
@@ -517,7 +517,7 @@ def _add_sunrise_schedule_requests(seed, agency, admin, susan, paul, margaret, h
             ends_at=_at(dentist_day, 12),
             care_needed="A ride to the dentist and back.",
             preferred_caregiver_id=carers["Marcus Johnson"].id,
-            status=REQUEST_HANDLED,
+            status=RequestStatus.HANDLED,
             staff_note="Called Paul: a neighbour will drive Harold this time, so no extra visit is needed.",
             handled_by_id=admin.id,
             handled_at=_at(seed.today - timedelta(days=26), 15),
@@ -911,7 +911,7 @@ def _add_staff_owner(seed: _Seed, agency: Agency, first_name: str, last_name: st
         "admin",
         first_name,
         last_name,
-        role=ROLE_STAFF,
+        role=Role.STAFF,
         is_owner=True,
         email=f"admin@{agency.slug}.example.org",
         phone=agency.contact_phone,
@@ -1017,7 +1017,7 @@ def _new_visit(agency, client, caregiver, day: date, start: time, hours: int, ta
         status="scheduled",
         starts_at=starts_at,
         ends_at=starts_at + timedelta(hours=hours),
-        tasks=[VisitTask(agency_id=agency.id, task_id=task.id, status=TASK_PLANNED) for task in tasks],
+        tasks=[VisitTask(agency_id=agency.id, task_id=task.id, status=TaskStatus.PLANNED) for task in tasks],
     )
 
 
@@ -1060,10 +1060,10 @@ def _complete(seed: _Seed, visit: Visit, client: Client) -> None:
     visit.clock_out_at = visit.ends_at + timedelta(minutes=rng.randint(-8, 6))
     visit.caregiver_note = rng.choice(CAREGIVER_NOTES).format(first=client.first_name)
     for task in visit.tasks:
-        task.status = TASK_DONE
+        task.status = TaskStatus.DONE
     if rng.random() < REFUSAL_RATE:
         refused = rng.choice(visit.tasks)
-        refused.status = TASK_REFUSED
+        refused.status = TaskStatus.REFUSED
         refused.refusal_reason = rng.choice(REFUSAL_REASONS)
 
 
@@ -1236,9 +1236,7 @@ def _add_document(
             category_id=category.id,
             title=title,
             filename=filename,
-            content_type=content_type,
-            size_bytes=len(data),
-            data=data,
+            file_id=storage.put(agency, data, content_type).id,
             uploaded_by_id=uploader.id,
             uploaded_at=_at(seed.today - timedelta(days=days_ago), 10),
         )

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OutboxMail, utcnow
-from app.models.outbox import MAIL_FAILED, MAIL_PENDING, MAIL_SENT
+from app.models.statuses import MailStatus
 
 MAX_BACKOFF = timedelta(hours=6)
 
@@ -74,7 +74,7 @@ def _claim_next_due(now) -> OutboxMail | None:
     """The oldest due row, locked so a second worker (PostgreSQL) skips it instead of sending it too."""
     return db.session.scalar(
         select(OutboxMail)
-        .where(OutboxMail.status == MAIL_PENDING, OutboxMail.next_attempt_at <= now)
+        .where(OutboxMail.status == MailStatus.PENDING, OutboxMail.next_attempt_at <= now)
         .order_by(OutboxMail.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -105,13 +105,13 @@ def send_due(limit: int = 50) -> tuple[int, int]:
             failed += 1
             row.last_error = f"{type(error).__name__}: {error}"[:2000]
             if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
-                row.status = MAIL_FAILED
+                row.status = MailStatus.FAILED
                 current_app.logger.error("mail %s gave up after %s attempts", row.id, row.attempts)
             else:
                 row.next_attempt_at = utcnow() + _backoff(row.attempts)
         else:
             sent += 1
-            row.status = MAIL_SENT
+            row.status = MailStatus.SENT
             row.sent_at = utcnow()
             row.last_error = None
         db.session.commit()

@@ -20,6 +20,7 @@ from app.models import (
     Visit,
     utcnow,
 )
+from app.models.statuses import VisitStatus
 
 
 def unread_message_count(user, client_ids: list[int]) -> int:
@@ -45,7 +46,7 @@ def unread_message_count(user, client_ids: list[int]) -> int:
 
 def _awaiting_signature(client_ids: list[int]):
     signed = exists().where(Signature.visit_id == Visit.id, Signature.voided_at.is_(None))
-    return and_(Visit.client_id.in_(client_ids), Visit.status == "completed", ~signed)
+    return and_(Visit.client_id.in_(client_ids), Visit.status == VisitStatus.COMPLETED, ~signed)
 
 
 def pending_signature_count(client_ids: list[int]) -> int:
@@ -58,7 +59,9 @@ def upcoming_visits(client_ids: list[int], limit: int = 5) -> tuple[int, list[Vi
     """How many scheduled visits lie ahead, and the next few."""
     if not client_ids:
         return 0, []
-    criteria = and_(Visit.client_id.in_(client_ids), Visit.status == "scheduled", Visit.starts_at >= utcnow())
+    criteria = and_(
+        Visit.client_id.in_(client_ids), Visit.status == VisitStatus.SCHEDULED, Visit.starts_at >= utcnow()
+    )
     count = db.session.scalar(select(func.count(Visit.id)).where(criteria))
     visits = db.session.scalars(
         select(Visit)
@@ -76,11 +79,7 @@ def invoices_summary(access: PortalAccess, client_id: int, limit: int = 5) -> tu
     link = access.link(client_id)
     if link is None or not link_allows(link, INVOICES):
         return 0, []
-    outstanding = and_(
-        access.invoices_criterion(client_id),
-        Invoice.status == "issued",
-        Invoice.total_cents > Invoice.paid_cents,
-    )
+    outstanding = and_(access.invoices_criterion(client_id), Invoice.is_outstanding)
     count = db.session.scalar(select(func.count(Invoice.id)).where(outstanding))
     recent = db.session.scalars(
         select(Invoice).where(outstanding).order_by(Invoice.issued_at.desc(), Invoice.id.desc()).limit(limit)

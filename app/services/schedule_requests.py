@@ -16,15 +16,18 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.i18n import _l
 from app.models import Agency, Caregiver, ClientCaregiver, ScheduleRequest, Task, User, Visit, utcnow
-from app.models.user import ROLE_STAFF
-from app.models.visit import REQUEST_DECLINED, REQUEST_HANDLED, REQUEST_OPEN
+from app.models.statuses import RequestStatus, Role, VisitStatus
 from app.services import audit
 from app.services.links import agency_url
 from app.services.mail import queue_mail
 
-DECISIONS = (REQUEST_HANDLED, REQUEST_DECLINED)
+DECISIONS = (RequestStatus.HANDLED, RequestStatus.DECLINED)
 # Translators: the status of a schedule request (in Spanish "solicitud", feminine).
-STATUS_LABELS = {REQUEST_OPEN: _l("Open"), REQUEST_HANDLED: _l("Handled"), REQUEST_DECLINED: _l("Declined")}
+STATUS_LABELS = {
+    RequestStatus.OPEN: _l("Open"),
+    RequestStatus.HANDLED: _l("Handled"),
+    RequestStatus.DECLINED: _l("Declined"),
+}
 STAFF_NOTE_MAX = 2000
 
 
@@ -40,7 +43,9 @@ def offered_caregivers(client) -> list[Caregiver]:
     """Caregivers the client may ask for: marked preferred for them *and* who have completed a visit
     with them (the agency decides who is preferred; a name alone is not enough)."""
     worked_with = exists().where(
-        Visit.client_id == client.id, Visit.caregiver_id == Caregiver.id, Visit.status == "completed"
+        Visit.client_id == client.id,
+        Visit.caregiver_id == Caregiver.id,
+        Visit.status == VisitStatus.COMPLETED,
     )
     return db.session.scalars(
         select(Caregiver)
@@ -70,7 +75,7 @@ def office_recipient(agency: Agency) -> tuple[str | None, str | None]:
             select(User).where(
                 User.id == agency.schedule_request_recipient_id,
                 User.agency_id == agency.id,
-                User.role == ROLE_STAFF,
+                User.role == Role.STAFF,
                 User.is_active.is_(True),
             )
         )
@@ -110,7 +115,7 @@ def create_request(
         care_needed=care_needed.strip(),
         preferred_caregiver_id=caregiver.id if caregiver is not None else None,
         notes=(notes or "").strip() or None,
-        status=REQUEST_OPEN,
+        status=RequestStatus.OPEN,
         tasks=list(tasks),
     )
     db.session.add(request_row)
@@ -163,13 +168,13 @@ def office_queue(agency: Agency, recent_closed: int = 100) -> list[ScheduleReque
     open_rows = db.session.scalars(
         select(ScheduleRequest)
         .options(*options)
-        .where(mine, ScheduleRequest.status == REQUEST_OPEN)
+        .where(mine, ScheduleRequest.status == RequestStatus.OPEN)
         .order_by(ScheduleRequest.created_at, ScheduleRequest.id)
     ).all()
     closed_rows = db.session.scalars(
         select(ScheduleRequest)
         .options(*options)
-        .where(mine, ScheduleRequest.status != REQUEST_OPEN)
+        .where(mine, ScheduleRequest.status != RequestStatus.OPEN)
         .order_by(ScheduleRequest.handled_at.desc(), ScheduleRequest.id.desc())
         .limit(recent_closed)
     ).all()

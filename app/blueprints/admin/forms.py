@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Validation
 from app.auth.passwords import password_problems
 from app.i18n import _, _l
 from app.models.client import RELATIONSHIP_LABELS
-from app.models.user import ROLE_PORTAL, ROLE_STAFF
+from app.models.statuses import Role
 from app.web.forms import Form
 
 
@@ -25,7 +25,7 @@ class PersonForm(Form):
     # validate_role checks the choice itself, so a refused "staff" gets a reason, not "Not a valid choice".
     role = SelectField(
         _l("Kind of account"),
-        choices=[(ROLE_PORTAL, _l("Portal user (client, family, payer)")), (ROLE_STAFF, _l("Office staff"))],
+        choices=[(Role.PORTAL, _l("Portal user (client, family, payer)")), (Role.STAFF, _l("Office staff"))],
         validate_choice=False,
     )
     client_id = SelectField(_l("Client"), coerce=str, validators=[Optional()])
@@ -47,16 +47,16 @@ class PersonForm(Form):
         super().__init__(*args, **kwargs)
         self.may_add_staff = may_add_staff
         if not may_add_staff:
-            self.role.choices = [(value, label) for value, label in self.role.choices if value != ROLE_STAFF]
+            self.role.choices = [(value, label) for value, label in self.role.choices if value != Role.STAFF]
 
     def validate_role(self, field):
-        if field.data == ROLE_STAFF and not self.may_add_staff:
+        if field.data == Role.STAFF and not self.may_add_staff:
             raise ValidationError(_("Only the owner of the agency can add office staff."))
         if field.data not in dict(field.choices):
             raise ValidationError(_("Choose the kind of account."))
 
     def validate_client_id(self, field):
-        if self.role.data == "portal" and not field.data:
+        if self.role.data == Role.PORTAL and not field.data:
             raise ValidationError(_("Choose the client this person is linked to."))
 
     def validate_access(self, field):

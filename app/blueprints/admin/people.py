@@ -16,6 +16,7 @@ from app.extensions import db
 from app.i18n import _
 from app.models import Client, ClientLink, User
 from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, RELATIONSHIP_LABELS
+from app.models.statuses import Role
 from app.services import accounts
 from app.web.htmx import done, render_form, render_page
 from app.web.tenancy import get_scoped_or_404
@@ -60,7 +61,7 @@ def new_person():
             role=form.role.data,
             temporary_password=temporary,
         )
-        if user.role == "portal":
+        if user.role == Role.PORTAL:
             client = get_scoped_or_404(Client, form.client_id.data)
             accounts.link_to_client(
                 agency,

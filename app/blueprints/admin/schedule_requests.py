@@ -13,6 +13,7 @@ from app.auth.policies import AREA_SCHEDULE_REQUESTS
 from app.blueprints.admin import area, bp
 from app.i18n import _, _l
 from app.models import ScheduleRequest
+from app.models.statuses import RequestStatus
 from app.services import schedule_requests as service
 from app.web.forms import Form
 from app.web.htmx import done, is_partial_request, render_page
@@ -34,7 +35,7 @@ class DecisionForm(Form):
         if decision not in service.DECISIONS:
             self.staff_note.errors = [*self.staff_note.errors, _("Choose Handled or Declined.")]
             return False
-        if decision == "declined" and not (self.staff_note.data or "").strip():
+        if decision == RequestStatus.DECLINED and not (self.staff_note.data or "").strip():
             self.staff_note.errors = [
                 *self.staff_note.errors,
                 _("Say why, so the family knows what to do next."),
@@ -58,7 +59,7 @@ def schedule_requests():
     forms = {row.id: DecisionForm(formdata=None, staff_note=row.staff_note) for row in rows}
     return render_page(
         "admin/schedule_requests.html",
-        **_context(requests=rows, forms=forms, open_count=sum(r.status == "open" for r in rows)),
+        **_context(requests=rows, forms=forms, open_count=sum(r.status == RequestStatus.OPEN for r in rows)),
     )
 
 
@@ -71,7 +72,7 @@ def decide_schedule_request(request_id):
     if form.validate_on_submit() and form.check_decision(decision):
         service.decide_request(row, current_user._get_current_object(), decision, form.staff_note.data)
         names = {"person": row.requested_by.display_name, "client": row.client.first_name}
-        if decision == "handled":
+        if decision == RequestStatus.HANDLED:
             message = _("Request from %(person)s for %(client)s marked handled.", **names)
         else:
             message = _("Request from %(person)s for %(client)s marked declined.", **names)
@@ -89,5 +90,5 @@ def decide_schedule_request(request_id):
     return render_page(
         "admin/schedule_requests.html",
         status=422,
-        **_context(requests=rows, forms=forms, open_count=sum(r.status == "open" for r in rows)),
+        **_context(requests=rows, forms=forms, open_count=sum(r.status == RequestStatus.OPEN for r in rows)),
     )

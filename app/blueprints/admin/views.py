@@ -7,7 +7,7 @@ from app.auth.policies import AREA_HOME
 from app.blueprints.admin import area, bp
 from app.extensions import db
 from app.models import Client, ScheduleRequest, User
-from app.models.visit import REQUEST_OPEN
+from app.models.statuses import RequestStatus, Role
 from app.web.htmx import render_page
 
 
@@ -17,11 +17,11 @@ def index():
     counts = {
         "clients": db.session.scalar(select(func.count(Client.id)).where(Client.agency_id == g.agency.id)),
         "portal_users": db.session.scalar(
-            select(func.count(User.id)).where(User.agency_id == g.agency.id, User.role == "portal")
+            select(func.count(User.id)).where(User.agency_id == g.agency.id, User.role == Role.PORTAL)
         ),
         "open_requests": db.session.scalar(
             select(func.count(ScheduleRequest.id)).where(
-                ScheduleRequest.agency_id == g.agency.id, ScheduleRequest.status == REQUEST_OPEN
+                ScheduleRequest.agency_id == g.agency.id, ScheduleRequest.status == RequestStatus.OPEN
             )
         ),
     }

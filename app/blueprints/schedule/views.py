@@ -15,15 +15,13 @@ from app.blueprints.schedule import bp
 from app.blueprints.schedule import services as cal
 from app.models import Caregiver
 from app.services import calendar as visits_calendar
+from app.services import storage
 from app.services.pdf import render_pdf
 from app.web.formatting import viewer_zone, weekday_names, when
 from app.web.htmx import is_partial_request, render_page
 from app.web.portal import selected_client
 from app.web.tenancy import get_scoped_or_404
 from app.web.zones import zone_label
-
-# Photo formats the profile-picture service stores; anything else is not served.
-_IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 
 def _calendar_context() -> dict:
@@ -121,10 +119,9 @@ def caregiver_photo(caregiver_id: int):
     if not visits_calendar.caregiver_reaches(caregiver_id, g.access.client_ids(SCHEDULE)):
         abort(404)
     caregiver = get_scoped_or_404(Caregiver, caregiver_id)
-    photo = caregiver.photo
-    mimetype = next((kind for magic, kind in _IMAGE_TYPES.items() if photo and photo.startswith(magic)), None)
-    if photo and mimetype is None and photo[:4] == b"RIFF" and photo[8:12] == b"WEBP":
-        mimetype = "image/webp"
+    stored = storage.get(g.agency, caregiver.photo_file_id)
+    photo = storage.read(stored) if stored else b""
+    mimetype = storage.image_type(photo)  # from the bytes: only JPEG, PNG and WebP are served
     if mimetype is None:
         abort(404)
     response = make_response(photo)

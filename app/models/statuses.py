@@ -1,0 +1,55 @@
+"""The closed sets of values a row's status or role may take, as StrEnums.
+
+A StrEnum member is its string ("completed" == VisitStatus.COMPLETED), so rows, templates and
+query strings keep plain text, while code names the value once and a typo fails at import. Each
+column carries a CHECK constraint built from the same enum (`allowed`), so the database refuses
+anything else too.
+"""
+
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint
+
+
+class VisitStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    MISSED = "missed"
+
+
+class TaskStatus(StrEnum):
+    PLANNED = "planned"
+    DONE = "done"
+    REFUSED = "refused"
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+    PAID = "paid"
+    VOID = "void"
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    HANDLED = "handled"
+    DECLINED = "declined"
+
+
+class MailStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    PORTAL = "portal"
+
+
+def allowed(column: str, enum: type[StrEnum]) -> CheckConstraint:
+    """CHECK (<column> IN (...)), named ck_<table>_<column> by the naming convention."""
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return CheckConstraint(f"{column} IN ({values})", name=column)
