@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from flask.testing import FlaskClient
 from sqlalchemy import event, select, text
+from werkzeug.datastructures import Headers
 
 from app import create_app
 from app.auth.passwords import hash_secret
@@ -74,6 +76,7 @@ def app(tmp_path_factory, compiled_translations, compressed_static):
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     files = tmp_path_factory.mktemp("files")  # the storage service's directory, thrown away with the run
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, STORAGE_DIR=str(files))
+    app.test_client_class = PortalClient
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             # Test data is thrown away: skip the disk syncs that dominate the suite's time.
@@ -259,20 +262,66 @@ def world(make):
     return w
 
 
+class PortalClient(FlaskClient):
+    """The test client of every test (`app.test_client()` makes one): a browser on agency A's address.
+
+    Every request goes to `host` unless it names its own Host header or `host=`; `post_form` reads
+    the CSRF token from the page a browser would have shown, so tests post what a user submits.
+    """
+
+    host = HOST_A
+
+    def open(self, *args, **kwargs):
+        # Redirects being followed arrive as a ready EnvironBuilder whose host comes from Location.
+        if (not args or isinstance(args[0], str)) and "base_url" not in kwargs:
+            headers = Headers(kwargs.pop("headers", None))
+            if "Host" not in headers:
+                headers["Host"] = self.host
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+    @staticmethod
+    def _headers(host, htmx, headers) -> Headers:
+        out = Headers(headers)
+        if host:
+            out["Host"] = host
+        if htmx:
+            out["HX-Request"] = "true"
+        return out
+
+    def get(self, path, htmx=False, host=None, headers=None, **kw):
+        return super().get(path, headers=self._headers(host, htmx, headers), **kw)
+
+    def csrf_token(self, path="/login", host=None) -> str:
+        """The session's CSRF token as `path` shows it; a page without a form falls back to /login."""
+        match = CSRF_RE.search(self.get(path, host=host).get_data(as_text=True))
+        if match is None and path != "/login":
+            match = CSRF_RE.search(
+                self.get("/login", host=host, follow_redirects=True).get_data(as_text=True)
+            )
+        assert match, f"no CSRF token on {path}"
+        return match.group(1) or match.group(2)
+
+    def post_form(self, path, data=None, htmx=False, token_from=None, follow=False, host=None, headers=None):
+        """Submit a form as a browser does (the token in a field) or as htmx does (the token in the
+        X-CSRFToken header, with HX-Request); the token is read from `token_from`, else `path`."""
+        token = self.csrf_token(token_from or path, host)
+        data = dict(data or {})
+        headers = self._headers(host, htmx, headers)
+        if htmx:
+            headers["X-CSRFToken"] = token
+        else:
+            data["csrf_token"] = token
+        return self.post(path, data=data, headers=headers, follow_redirects=follow)
+
+
 def csrf_token(client, path="/login", host=HOST_A) -> str:
-    html = client.get(path, headers={"Host": host}).get_data(as_text=True)
-    match = CSRF_RE.search(html)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1) or match.group(2)
+    return client.csrf_token(path, host)
 
 
 def login(client, username, password=PASSWORD, host=HOST_A, follow=False):
-    token = csrf_token(client, "/login", host)
-    return client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": token},
-        headers={"Host": host},
-        follow_redirects=follow,
+    return client.post_form(
+        "/login", {"username": username, "password": password}, token_from="/login", host=host, follow=follow
     )
 
 

@@ -17,7 +17,7 @@ from app.auth.tokens import make_token
 from app.blueprints.auth.forms import QUESTIONS
 from app.models import Agency, AuditEvent, OutboxMail, User, utcnow
 from app.services.audit import verify_chain
-from tests.conftest import HOST_A, HOST_B, PASSWORD, csrf_token, deliver_resets, get_one, in_app, login
+from tests.conftest import HOST_A, HOST_B, PASSWORD, deliver_resets, get_one, in_app, login
 
 NEW_PASSWORD = "kettle orchard velvet lantern"
 TOKEN_VALUE_RE = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+|("X-CSRFToken": ")[^"]+')
@@ -26,26 +26,10 @@ TOKEN_VALUE_RE = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+|("X-CSRFToken
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def get(client, path, host=HOST_A, **kw):
-    return client.get(path, headers={"Host": host, **kw.pop("headers", {})}, **kw)
-
-
-def post(client, path, data, host=HOST_A, token_from=None, follow=False):
-    """A plain form post with the CSRF token read from the page a browser would have shown."""
-    token = csrf_token(client, token_from or path, host)
-    return client.post(
-        path, data={**data, "csrf_token": token}, headers={"Host": host}, follow_redirects=follow
-    )
-
-
-def hx_post(client, path, data, host=HOST_A, token_from=None):
-    """The same post made by htmx: no csrf_token field, the token in the X-CSRFToken header."""
-    token = csrf_token(client, token_from or path, host)
-    return client.post(path, data=data, headers={"Host": host, "HX-Request": "true", "X-CSRFToken": token})
-
-
 def hx_login(client, username, password=PASSWORD, host=HOST_A):
-    return hx_post(client, "/login", {"username": username, "password": password}, host, token_from="/login")
+    return client.post_form(
+        "/login", {"username": username, "password": password}, host=host, token_from="/login", htmx=True
+    )
 
 
 def path_of(location: str) -> str:
@@ -59,13 +43,13 @@ def assert_fragment(response):
 
 
 def assert_signed_in(client, host=HOST_A):
-    response = get(client, "/dashboard", host)
+    response = client.get("/dashboard", host=host)
     assert response.status_code == 200, response.location
     return response
 
 
 def assert_signed_out(client, host=HOST_A, path="/dashboard"):
-    response = get(client, path, host)
+    response = client.get(path, host=host)
     assert response.status_code == 302
     assert path_of(response.location) == "/login"
     return response
@@ -137,7 +121,7 @@ def choose(password=NEW_PASSWORD, **extra):
 
 
 def test_login_page_shows_the_form(client, world):
-    response = get(client, "/login")
+    response = client.get("/login")
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'name="username"' in body and 'name="password"' in body
@@ -212,7 +196,7 @@ def test_successful_sign_in_is_audited_and_resets_the_failure_count(client, worl
 
 
 def test_empty_fields_are_refused_next_to_the_field(client, world):
-    response = post(client, "/login", {"username": "", "password": ""})
+    response = client.post_form("/login", {"username": "", "password": ""})
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Enter your login name." in body and "Enter your password." in body
@@ -252,33 +236,28 @@ def test_staff_sign_in_lands_in_the_admin_area(client, world):
 
 def test_portal_user_gets_404_in_the_admin_area(client, world):
     login(client, "margaretjones")
-    assert get(client, "/admin/").status_code == 404
+    assert client.get("/admin/").status_code == 404
 
 
 def test_signed_in_user_opening_login_goes_to_the_dashboard(client, world):
     login(client, "margaretjones")
-    response = get(client, "/login")
+    response = client.get("/login")
     assert response.status_code == 302 and path_of(response.location) == "/dashboard"
 
 
 def test_anonymous_page_request_is_sent_to_login_and_back(client, world):
-    response = get(client, "/schedule?view=week")
+    response = client.get("/schedule?view=week")
     assert response.status_code == 302
     location = urlsplit(response.location)
     assert location.path == "/login"
     assert parse_qs(location.query)["next"] == ["/schedule?view=week"]
-    token = csrf_token(client, response.location)
-    back = client.post(
-        response.location,
-        data={"username": "margaretjones", "password": PASSWORD, "csrf_token": token},
-        headers={"Host": HOST_A},
-    )
+    back = client.post_form(response.location, {"username": "margaretjones", "password": PASSWORD})
     assert back.status_code == 303
     assert back.location == "/schedule?view=week"
 
 
 def test_anonymous_htmx_request_gets_401_and_hx_redirect(client, world):
-    response = get(client, "/dashboard", headers={"HX-Request": "true"})
+    response = client.get("/dashboard", htmx=True)
     assert response.status_code == 401
     assert path_of(response.headers["HX-Redirect"]) == "/login"
 
@@ -288,12 +267,10 @@ def test_anonymous_htmx_request_gets_401_and_hx_redirect(client, world):
     ["//evil.example/", "https://evil.example/", "/\\evil.example/", "\\\\evil.example", "/\t/evil.example"],
 )
 def test_next_never_leads_off_site(client, world, target):
-    token = csrf_token(client)
     response = client.post(
         "/login",
         query_string={"next": target},
-        data={"username": "margaretjones", "password": PASSWORD, "csrf_token": token},
-        headers={"Host": HOST_A},
+        data={"username": "margaretjones", "password": PASSWORD, "csrf_token": client.csrf_token()},
     )
     assert response.status_code == 303
     assert response.location == "/dashboard"
@@ -380,7 +357,7 @@ def test_login_posts_are_rate_limited_per_address(client, world, app, monkeypatc
     assert "Retry-After" in limited.headers
     assert_signed_out(client)
     # The page itself still opens; only posting is limited.
-    assert get(client, "/login").status_code == 200
+    assert client.get("/login").status_code == 200
 
     # Another address is counted on its own.
     other = client.application.test_client()
@@ -399,8 +376,8 @@ def test_rate_limit_answer_to_htmx_is_a_fragment(client, world, app, monkeypatch
 def test_forgot_password_posts_are_rate_limited(client, world, app, monkeypatch):
     monkeypatch.setitem(app.config, "RATELIMIT_LOGIN", "2 per minute")
     for _ in range(2):
-        assert post(client, "/password/forgot", {"username": "margaretjones"}).status_code == 303
-    assert post(client, "/password/forgot", {"username": "margaretjones"}).status_code == 429
+        assert client.post_form("/password/forgot", {"username": "margaretjones"}).status_code == 303
+    assert client.post_form("/password/forgot", {"username": "margaretjones"}).status_code == 429
     assert deliver_resets(app) == 2
     assert len(outbox(app)) == 2
 
@@ -430,38 +407,38 @@ def test_temporary_password_leads_straight_to_choose_your_password(client, dorot
 )
 def test_temporary_password_blocks_every_portal_url(client, dorothy, path):
     login(client, "dorothyparker")
-    response = get(client, path)
+    response = client.get(path)
     assert response.status_code == 302
     assert response.location == "/password/change"
 
 
 def test_temporary_password_blocks_htmx_requests_with_hx_redirect(client, dorothy):
     login(client, "dorothyparker")
-    response = get(client, "/dashboard", headers={"HX-Request": "true"})
+    response = client.get("/dashboard", htmx=True)
     assert response.headers["HX-Redirect"] == "/password/change"
     assert assert_fragment(response) == ""
 
 
 def test_temporary_password_user_may_still_sign_out(client, dorothy):
     login(client, "dorothyparker")
-    response = post(client, "/logout", {}, token_from="/password/change", follow=True)
+    response = client.post_form("/logout", {}, token_from="/password/change", follow=True)
     assert response.request.path == "/login"
     assert "You have signed out." in response.get_data(as_text=True)
 
 
 def test_temporary_password_must_be_replaced_by_a_good_one(client, dorothy, app):
     login(client, "dorothyparker")
-    weak = post(client, "/password/change", {"current_password": PASSWORD, **choose("short one")})
+    weak = client.post_form("/password/change", {"current_password": PASSWORD, **choose("short one")})
     assert weak.status_code == 422
     assert "Use at least 15 characters." in weak.get_data(as_text=True)
-    assert get(client, "/dashboard").location == "/password/change"
+    assert client.get("/dashboard").location == "/password/change"
 
     # The temporary password itself is not allowed to stay.
-    same = post(client, "/password/change", {"current_password": PASSWORD, **choose(PASSWORD)})
+    same = client.post_form("/password/change", {"current_password": PASSWORD, **choose(PASSWORD)})
     assert same.status_code == 422
     assert "different" in same.get_data(as_text=True).lower()
 
-    done = post(client, "/password/change", {"current_password": PASSWORD, **choose()}, follow=True)
+    done = client.post_form("/password/change", {"current_password": PASSWORD, **choose()}, follow=True)
     assert done.status_code == 200
     assert done.request.path == "/dashboard"
     assert "Your password has been changed." in done.get_data(as_text=True)
@@ -474,12 +451,14 @@ def test_temporary_password_must_be_replaced_by_a_good_one(client, dorothy, app)
 
 def test_temporary_password_change_by_htmx(client, dorothy):
     login(client, "dorothyparker")
-    weak = hx_post(client, "/password/change", {"current_password": PASSWORD, **choose("short one")})
+    weak = client.post_form(
+        "/password/change", {"current_password": PASSWORD, **choose("short one")}, htmx=True
+    )
     assert weak.status_code == 422
     body = assert_fragment(weak)
     assert 'id="password-form"' in body and "Use at least 15 characters." in body
 
-    done = hx_post(client, "/password/change", {"current_password": PASSWORD, **choose()})
+    done = client.post_form("/password/change", {"current_password": PASSWORD, **choose()}, htmx=True)
     assert done.status_code == 200
     assert done.headers["HX-Redirect"] == "/dashboard"
     assert_signed_in(client)
@@ -487,7 +466,7 @@ def test_temporary_password_change_by_htmx(client, dorothy):
 
 def test_new_password_works_and_old_one_does_not(client, dorothy):
     login(client, "dorothyparker")
-    post(client, "/password/change", {"current_password": PASSWORD, **choose()})
+    client.post_form("/password/change", {"current_password": PASSWORD, **choose()})
     other = client.application.test_client()
     assert login(other, "dorothyparker", PASSWORD).status_code == 422
     assert login(other, "dorothyparker", NEW_PASSWORD).status_code == 303
@@ -495,7 +474,7 @@ def test_new_password_works_and_old_one_does_not(client, dorothy):
 
 def test_change_password_needs_the_current_one(client, world, app):
     login(client, "margaretjones")
-    response = post(client, "/password/change", {"current_password": "not my password", **choose()})
+    response = client.post_form("/password/change", {"current_password": "not my password", **choose()})
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert_field_error(body, "current_password", "That is not your current password.")
@@ -519,7 +498,7 @@ def two_sessions(app, username="margaretjones"):
 
 def test_password_change_ends_the_other_sessions(app, world):
     here, elsewhere = two_sessions(app)
-    done = post(here, "/password/change", {"current_password": PASSWORD, **choose()})
+    done = here.post_form("/password/change", {"current_password": PASSWORD, **choose()})
     assert done.status_code == 303
     assert_signed_in(here)
     assert_signed_out(elsewhere)
@@ -527,7 +506,10 @@ def test_password_change_ends_the_other_sessions(app, world):
 
 def test_password_change_by_htmx_ends_the_other_sessions(app, world):
     here, elsewhere = two_sessions(app)
-    assert hx_post(here, "/password/change", {"current_password": PASSWORD, **choose()}).status_code == 200
+    assert (
+        here.post_form("/password/change", {"current_password": PASSWORD, **choose()}, htmx=True).status_code
+        == 200
+    )
     assert_signed_in(here)
     assert_signed_out(elsewhere)
 
@@ -536,7 +518,7 @@ def test_sign_out_ends_every_session_of_the_user(app, world):
     here, elsewhere = two_sessions(app)
     other_person = app.test_client()
     login(other_person, "haroldsmith")
-    response = post(here, "/logout", {}, token_from="/dashboard", follow=True)
+    response = here.post_form("/logout", {}, token_from="/dashboard", follow=True)
     assert response.request.path == "/login"
     assert "You have signed out." in response.get_data(as_text=True)
     assert_signed_out(here)
@@ -547,7 +529,7 @@ def test_sign_out_ends_every_session_of_the_user(app, world):
 
 def test_sign_out_by_htmx_ends_every_session(app, world):
     here, elsewhere = two_sessions(app)
-    response = hx_post(here, "/logout", {}, token_from="/dashboard")
+    response = here.post_form("/logout", {}, token_from="/dashboard", htmx=True)
     assert response.headers["HX-Redirect"] == "/login"
     assert_signed_out(here)
     assert_signed_out(elsewhere)
@@ -555,7 +537,7 @@ def test_sign_out_by_htmx_ends_every_session(app, world):
 
 def test_sign_out_is_post_only(client, world):
     login(client, "margaretjones")
-    assert get(client, "/logout").status_code == 405
+    assert client.get("/logout").status_code == 405
     assert_signed_in(client)
 
 
@@ -564,7 +546,7 @@ def test_staff_lock_ends_every_session(app, world):
     update(app, User, world.margaret.id, is_locked=True)
     assert_signed_out(here)
     assert_signed_out(elsewhere)
-    htmx = get(app.test_client(), "/dashboard", headers={"HX-Request": "true"})
+    htmx = app.test_client().get("/dashboard", htmx=True)
     assert htmx.status_code == 401
 
 
@@ -572,7 +554,7 @@ def test_idle_session_is_signed_out(client, world):
     login(client, "margaretjones")
     with session_of(client) as s:
         s["seen_at"] -= 16 * 60
-    response = get(client, "/dashboard", follow_redirects=True)
+    response = client.get("/dashboard", follow_redirects=True)
     assert response.request.path == "/login"
     assert "signed out after a period of inactivity" in response.get_data(as_text=True)
     assert_signed_out(client)
@@ -582,7 +564,7 @@ def test_idle_session_htmx_request_gets_401(client, world):
     login(client, "margaretjones")
     with session_of(client) as s:
         s["seen_at"] -= 16 * 60
-    response = get(client, "/dashboard", headers={"HX-Request": "true"})
+    response = client.get("/dashboard", htmx=True)
     assert response.status_code == 401
     assert path_of(response.headers["HX-Redirect"]) == "/login"
 
@@ -612,7 +594,7 @@ def test_session_ends_after_twelve_hours_however_active(client, world):
     login(client, "margaretjones")
     with session_of(client) as s:
         s["signed_in_at"] -= 12 * 3600 + 1
-    response = get(client, "/dashboard", follow_redirects=True)
+    response = client.get("/dashboard", follow_redirects=True)
     assert response.request.path == "/login"
     assert "Your session ended after 12 hours." in response.get_data(as_text=True)
     assert_signed_out(client)
@@ -636,7 +618,7 @@ def test_background_poll_does_not_count_as_activity(client, world, app, monkeypa
     with session_of(client) as s:
         s["seen_at"] -= 10 * 60
         seen_before = s["seen_at"]
-    assert get(client, poll_url, headers={"HX-Request": "true"}).status_code == 200
+    assert client.get(poll_url, htmx=True).status_code == 200
     with session_of(client) as s:
         assert s["seen_at"] == seen_before
         s["seen_at"] -= 6 * 60
@@ -645,7 +627,7 @@ def test_background_poll_does_not_count_as_activity(client, world, app, monkeypa
 
 def test_session_cookie_is_replaced_at_sign_in(client, world):
     # Whatever the session held before sign-in (a fixed session) does not carry over.
-    get(client, "/login")
+    client.get("/login")
     with session_of(client) as s:
         s["planted"] = "by an attacker"
     login(client, "margaretjones")
@@ -658,7 +640,7 @@ def test_session_cookie_is_replaced_at_sign_in(client, world):
 
 def test_welcome_link_shows_choose_your_password(client, world, app):
     token = token_for(app, world.margaret.id, "welcome")
-    response = get(client, f"/welcome/{token}")
+    response = client.get(f"/welcome/{token}")
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Welcome, Margaret" in body
@@ -668,7 +650,7 @@ def test_welcome_link_shows_choose_your_password(client, world, app):
 
 def test_welcome_link_sets_the_password_and_signs_in(client, world, app):
     token = token_for(app, world.margaret.id, "welcome")
-    response = post(client, f"/welcome/{token}", choose(), follow=True)
+    response = client.post_form(f"/welcome/{token}", choose(), follow=True)
     assert response.status_code == 200
     assert response.request.path == "/dashboard"
     assert "Welcome! Your password is set." in response.get_data(as_text=True)
@@ -680,17 +662,14 @@ def test_welcome_link_sets_the_password_and_signs_in(client, world, app):
 
 def test_welcome_link_works_once(client, world, app):
     token = token_for(app, world.margaret.id, "welcome")
-    assert post(client, f"/welcome/{token}", choose()).status_code == 303
-    again = get(app.test_client(), f"/welcome/{token}")
+    assert client.post_form(f"/welcome/{token}", choose()).status_code == 303
+    again = app.test_client().get(f"/welcome/{token}")
     assert again.status_code == 404
     assert "This link no longer works" in again.get_data(as_text=True)
     # Posting to the used link changes nothing either.
     stranger = app.test_client()
-    token_page = csrf_token(stranger, "/login")
-    replay = stranger.post(
-        f"/welcome/{token}",
-        data={**choose("someone else entirely here"), "csrf_token": token_page},
-        headers={"Host": HOST_A},
+    replay = stranger.post_form(
+        f"/welcome/{token}", choose("someone else entirely here"), token_from="/login"
     )
     assert replay.status_code == 404
     assert login(app.test_client(), "margaretjones", NEW_PASSWORD).status_code == 303
@@ -698,11 +677,11 @@ def test_welcome_link_works_once(client, world, app):
 
 def test_welcome_link_by_htmx(client, world, app):
     token = token_for(app, world.margaret.id, "welcome")
-    weak = hx_post(client, f"/welcome/{token}", choose("passwordstandard"))
+    weak = client.post_form(f"/welcome/{token}", choose("passwordstandard"), htmx=True)
     assert weak.status_code == 422
     body = assert_fragment(weak)
     assert "common or breached" in body
-    done = hx_post(client, f"/welcome/{token}", choose())
+    done = client.post_form(f"/welcome/{token}", choose(), htmx=True)
     assert done.status_code == 200
     assert done.headers["HX-Redirect"] == "/dashboard"
     assert_signed_in(client)
@@ -710,59 +689,59 @@ def test_welcome_link_by_htmx(client, world, app):
 
 def test_welcome_link_refuses_a_weak_password_and_stays_usable(client, world, app):
     token = token_for(app, world.margaret.id, "welcome")
-    weak = post(client, f"/welcome/{token}", choose("margaretjones rules"))
+    weak = client.post_form(f"/welcome/{token}", choose("margaretjones rules"))
     assert weak.status_code == 422
     assert "Do not use your login name" in weak.get_data(as_text=True)
-    assert get(client, f"/welcome/{token}").status_code == 200
+    assert client.get(f"/welcome/{token}").status_code == 200
 
 
 def test_welcome_link_expires_after_a_day(client, world, app, monkeypatch):
     fresh = token_for(app, world.margaret.id, "welcome", age=timedelta(hours=23), monkeypatch=monkeypatch)
-    assert get(client, f"/welcome/{fresh}").status_code == 200
+    assert client.get(f"/welcome/{fresh}").status_code == 200
     stale = token_for(
         app, world.margaret.id, "welcome", age=timedelta(hours=24, minutes=1), monkeypatch=monkeypatch
     )
-    response = get(client, f"/welcome/{stale}")
+    response = client.get(f"/welcome/{stale}")
     assert response.status_code == 404
     assert "This link no longer works" in response.get_data(as_text=True)
 
 
 def test_welcome_link_of_agency_b_fails_on_agency_a(client, world, app):
     token = token_for(app, world.alice.id, "welcome")
-    response = get(client, f"/welcome/{token}", HOST_A)
+    response = client.get(f"/welcome/{token}")
     assert response.status_code == 404
     assert "Alice" not in response.get_data(as_text=True)
-    assert get(client, f"/welcome/{token}", HOST_B).status_code == 200
+    assert client.get(f"/welcome/{token}", host=HOST_B).status_code == 200
 
 
 def test_tampered_or_other_purpose_tokens_fail(client, world, app):
     welcome = token_for(app, world.margaret.id, "welcome")
     reset = token_for(app, world.margaret.id, "reset")
-    assert get(client, f"/welcome/{reset}").status_code == 404
-    assert get(client, f"/password/reset/{welcome}").status_code == 404
-    assert get(client, f"/welcome/{welcome[:-2]}xx").status_code == 404
-    assert get(client, "/welcome/not-a-token").status_code == 404
+    assert client.get(f"/welcome/{reset}").status_code == 404
+    assert client.get(f"/password/reset/{welcome}").status_code == 404
+    assert client.get(f"/welcome/{welcome[:-2]}xx").status_code == 404
+    assert client.get("/welcome/not-a-token").status_code == 404
 
 
 def test_password_change_kills_outstanding_links(client, world, app):
     token = token_for(app, world.margaret.id, "welcome")
     login(client, "margaretjones")
-    post(client, "/password/change", {"current_password": PASSWORD, **choose()})
-    assert get(app.test_client(), f"/welcome/{token}").status_code == 404
+    client.post_form("/password/change", {"current_password": PASSWORD, **choose()})
+    assert app.test_client().get(f"/welcome/{token}").status_code == 404
 
 
 def test_links_stop_working_when_staff_lock_the_account(client, world, app):
     welcome = token_for(app, world.margaret.id, "welcome")
     reset = token_for(app, world.margaret.id, "reset")
     update(app, User, world.margaret.id, is_locked=True)
-    assert get(client, f"/welcome/{welcome}").status_code == 404
-    assert get(client, f"/password/reset/{reset}").status_code == 404
+    assert client.get(f"/welcome/{welcome}").status_code == 404
+    assert client.get(f"/password/reset/{reset}").status_code == 404
 
 
 def test_welcome_link_for_a_deactivated_account_fails(client, world, app):
     token = token_for(app, world.margaret.id, "welcome")
     update(app, User, world.margaret.id, is_active=False)
-    assert get(client, f"/welcome/{token}").status_code == 404
+    assert client.get(f"/welcome/{token}").status_code == 404
 
 
 # --- forgot password: e-mail link ----------------------------------------------------------------
@@ -778,15 +757,15 @@ def reset_link(app, to_address):
 
 def forgot(client, username, **extra):
     """Ask for a reset link, then let the mail worker answer the queued request."""
-    response = post(
-        client, "/password/forgot", {"username": username, "method": "email", **extra}, follow=True
+    response = client.post_form(
+        "/password/forgot", {"username": username, "method": "email", **extra}, follow=True
     )
     deliver_resets(client.application)
     return response
 
 
 def test_forgot_page_offers_the_email_link(client, world):
-    body = get(client, "/password/forgot").get_data(as_text=True)
+    body = client.get("/password/forgot").get_data(as_text=True)
     assert "E-mail me a reset link" in body
     assert "security question" not in body.lower()
 
@@ -826,11 +805,11 @@ def test_forgot_password_of_another_agency_sends_nothing(client, world, app):
 
 
 def test_forgot_password_by_htmx(client, world, app):
-    empty = hx_post(client, "/password/forgot", {"username": ""})
+    empty = client.post_form("/password/forgot", {"username": ""}, htmx=True)
     assert empty.status_code == 422
     body = assert_fragment(empty)
     assert 'id="forgot-form"' in body and "Enter your login name." in body
-    done = hx_post(client, "/password/forgot", {"username": "margaretjones", "method": "email"})
+    done = client.post_form("/password/forgot", {"username": "margaretjones", "method": "email"}, htmx=True)
     assert done.headers["HX-Redirect"] == "/login"
     deliver_resets(app)
     assert len(outbox(app)) == 1
@@ -839,15 +818,15 @@ def test_forgot_password_by_htmx(client, world, app):
 def test_reset_link_sets_a_new_password_once(client, world, app):
     forgot(client, "margaretjones")
     path = reset_link(app, "margaretjones@example.com")
-    page = get(client, path)
+    page = client.get(path)
     assert page.status_code == 200
     assert "Choose a new password" in page.get_data(as_text=True)
-    done = post(client, path, choose(), follow=True)
+    done = client.post_form(path, choose(), follow=True)
     assert done.request.path == "/login"
     assert "Your password has been reset. Please sign in with it." in done.get_data(as_text=True)
     assert login(app.test_client(), "margaretjones", PASSWORD).status_code == 422
     assert login(app.test_client(), "margaretjones", NEW_PASSWORD).status_code == 303
-    again = get(app.test_client(), path)
+    again = app.test_client().get(path)
     assert again.status_code == 404
     assert "This link no longer works" in again.get_data(as_text=True)
     actions = audit_actions(app, world.margaret.id)
@@ -858,42 +837,44 @@ def test_reset_link_sets_a_new_password_once(client, world, app):
 def test_reset_link_by_htmx(client, world, app):
     forgot(client, "margaretjones")
     path = reset_link(app, "margaretjones@example.com")
-    mismatch = hx_post(client, path, {"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD + "x"})
+    mismatch = client.post_form(
+        path, {"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD + "x"}, htmx=True
+    )
     assert mismatch.status_code == 422
     assert "The two passwords differ." in assert_fragment(mismatch)
-    done = hx_post(client, path, choose())
+    done = client.post_form(path, choose(), htmx=True)
     assert done.headers["HX-Redirect"] == "/login"
-    assert get(client, path).status_code == 404
+    assert client.get(path).status_code == 404
 
 
 def test_reset_ends_every_session(client, world, app):
     signed_in = app.test_client()
     login(signed_in, "margaretjones")
     forgot(client, "margaretjones")
-    post(client, reset_link(app, "margaretjones@example.com"), choose())
+    client.post_form(reset_link(app, "margaretjones@example.com"), choose())
     assert_signed_out(signed_in)
 
 
 def test_reset_clears_a_paused_account(client, world, app):
     update(app, User, world.margaret.id, failed_logins=9, locked_until=utcnow() + timedelta(hours=2))
     forgot(client, "margaretjones")
-    post(client, reset_link(app, "margaretjones@example.com"), choose())
+    client.post_form(reset_link(app, "margaretjones@example.com"), choose())
     assert login(app.test_client(), "margaretjones", NEW_PASSWORD).status_code == 303
 
 
 def test_reset_link_expires_after_an_hour(client, world, app, monkeypatch):
     fresh = token_for(app, world.margaret.id, "reset", age=timedelta(minutes=59), monkeypatch=monkeypatch)
-    assert get(client, f"/password/reset/{fresh}").status_code == 200
+    assert client.get(f"/password/reset/{fresh}").status_code == 200
     stale = token_for(app, world.margaret.id, "reset", age=timedelta(minutes=61), monkeypatch=monkeypatch)
-    response = get(client, f"/password/reset/{stale}")
+    response = client.get(f"/password/reset/{stale}")
     assert response.status_code == 404
     assert "This link no longer works" in response.get_data(as_text=True)
 
 
 def test_reset_link_of_agency_b_fails_on_agency_a(client, world, app):
     token = token_for(app, world.alice.id, "reset")
-    assert get(client, f"/password/reset/{token}", HOST_A).status_code == 404
-    assert get(client, f"/password/reset/{token}", HOST_B).status_code == 200
+    assert client.get(f"/password/reset/{token}").status_code == 404
+    assert client.get(f"/password/reset/{token}", host=HOST_B).status_code == 200
 
 
 # --- forgot password: security question (only where the agency allows it) -----------------------
@@ -918,16 +899,15 @@ def set_question(app, user_id, answer="Mister Whiskers"):
 
 def answer(client, username, text_answer):
     path = f"/password/forgot/question?username={username}"
-    return post(client, path, {"username": username, "answer": text_answer}, token_from="/login")
+    return client.post_form(path, {"username": username, "answer": text_answer}, token_from="/login")
 
 
 def test_first_password_change_asks_for_a_security_question(client, questions_on, make, app):
     user = make.user(questions_on.a, "dorothyparker", name="Dorothy Parker", must_change_password=True)
     login(client, "dorothyparker")
-    page = get(client, "/password/change").get_data(as_text=True)
+    page = client.get("/password/change").get_data(as_text=True)
     assert "Security question" in page and 'name="security_answer"' in page
-    done = post(
-        client,
+    done = client.post_form(
         "/password/change",
         {
             "current_password": PASSWORD,
@@ -942,14 +922,13 @@ def test_first_password_change_asks_for_a_security_question(client, questions_on
     assert stored.security_answer_hash and "whiskers" not in stored.security_answer_hash.lower()
     assert ("security_question.set", {}) in audit_actions(app, user.id)
     # Once set, the change form no longer asks.
-    assert 'name="security_answer"' not in get(client, "/password/change").get_data(as_text=True)
+    assert 'name="security_answer"' not in client.get("/password/change").get_data(as_text=True)
 
 
 def test_a_chosen_question_needs_an_answer(client, questions_on, make):
     make.user(questions_on.a, "dorothyparker", name="Dorothy Parker", must_change_password=True)
     login(client, "dorothyparker")
-    response = post(
-        client,
+    response = client.post_form(
         "/password/change",
         {"current_password": PASSWORD, **choose(), "security_question": QUESTION, "security_answer": ""},
     )
@@ -960,8 +939,7 @@ def test_a_chosen_question_needs_an_answer(client, questions_on, make):
 def test_an_answer_needs_a_question(client, questions_on, make):
     make.user(questions_on.a, "dorothyparker", name="Dorothy Parker", must_change_password=True)
     login(client, "dorothyparker")
-    response = post(
-        client,
+    response = client.post_form(
         "/password/change",
         {"current_password": PASSWORD, **choose(), "security_question": "", "security_answer": "Whiskers"},
     )
@@ -972,18 +950,18 @@ def test_an_answer_needs_a_question(client, questions_on, make):
 def test_question_is_not_asked_when_the_agency_has_it_off(client, world, make):
     make.user(world.a, "dorothyparker", name="Dorothy Parker", must_change_password=True)
     login(client, "dorothyparker")
-    assert 'name="security_answer"' not in get(client, "/password/change").get_data(as_text=True)
+    assert 'name="security_answer"' not in client.get("/password/change").get_data(as_text=True)
 
 
 def test_forgot_with_question_shows_the_question(client, questions_on, app):
     set_question(app, questions_on.margaret.id)
-    page = get(client, "/password/forgot").get_data(as_text=True)
+    page = client.get("/password/forgot").get_data(as_text=True)
     assert "Answer my security question instead" in page
-    response = post(client, "/password/forgot", {"username": "margaretjones", "method": "question"})
+    response = client.post_form("/password/forgot", {"username": "margaretjones", "method": "question"})
     assert response.status_code == 303
     assert path_of(response.location) == "/password/forgot/question"
     assert parse_qs(urlsplit(response.location).query)["username"] == ["margaretjones"]
-    shown = get(client, response.location)
+    shown = client.get(response.location)
     assert shown.status_code == 200
     assert QUESTION in shown.get_data(as_text=True)
     assert outbox(app) == []
@@ -994,9 +972,9 @@ def test_right_answer_leads_to_the_reset_page(client, questions_on, app):
     response = answer(client, "margaretjones", "  mister   WHISKERS ")
     assert response.status_code == 303
     assert path_of(response.location).startswith("/password/reset/")
-    page = get(client, response.location)
+    page = client.get(response.location)
     assert page.status_code == 200 and "Choose a new password" in page.get_data(as_text=True)
-    done = post(client, path_of(response.location), choose())
+    done = client.post_form(path_of(response.location), choose())
     assert done.status_code == 303
     assert login(app.test_client(), "margaretjones", NEW_PASSWORD).status_code == 303
 
@@ -1031,7 +1009,7 @@ def test_wrong_answers_are_limited_audited_and_reported(client, questions_on, ap
 
 def question_page(client, username, **params):
     """The question page as the login name would see it, with the name itself taken out."""
-    response = get(client, f"/password/forgot/question?username={username}")
+    response = client.get(f"/password/forgot/question?username={username}")
     return response.status_code, without_tokens(response.get_data(as_text=True)).replace(username, "NAME")
 
 
@@ -1071,7 +1049,7 @@ def test_staff_are_never_offered_their_question(client, questions_on, app):
 def test_staff_are_not_asked_to_register_a_question(client, questions_on, make):
     make.user(questions_on.a, "carolwhite", role="staff", name="Carol White", must_change_password=True)
     login(client, "carolwhite")
-    assert 'name="security_answer"' not in get(client, "/password/change").get_data(as_text=True)
+    assert 'name="security_answer"' not in client.get("/password/change").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("name", ["nosuchperson", "haroldsmith"])
@@ -1094,8 +1072,8 @@ def test_too_many_answers_looks_the_same_for_every_name(client, questions_on, ap
 def test_question_page_is_rate_limited_per_address(client, questions_on, app, monkeypatch):
     monkeypatch.setitem(app.config, "RATELIMIT_LOGIN", "3 per minute")
     for name in ("a", "b", "c"):
-        assert get(client, f"/password/forgot/question?username={name}").status_code == 200
-    assert get(client, "/password/forgot/question?username=d").status_code == 429
+        assert client.get(f"/password/forgot/question?username={name}").status_code == 200
+    assert client.get("/password/forgot/question?username=d").status_code == 429
     assert answer(client, "margaretjones", "x").status_code == 429
 
 
@@ -1103,22 +1081,22 @@ def test_question_reset_cancels_older_reset_links(client, questions_on, app):
     set_question(app, questions_on.margaret.id)
     forgot(client, "margaretjones")
     mailed = reset_link(app, "margaretjones@example.com")
-    assert get(client, mailed).status_code == 200
+    assert client.get(mailed).status_code == 200
     response = answer(client, "margaretjones", "Mister Whiskers")
     assert path_of(response.location).startswith("/password/reset/")
-    assert get(client, mailed).status_code == 404
-    assert get(client, response.location).status_code == 200
+    assert client.get(mailed).status_code == 404
+    assert client.get(response.location).status_code == 200
 
 
 def test_question_route_is_closed_when_the_agency_has_it_off(client, world, app):
     set_question(app, world.margaret.id)
-    response = get(client, "/password/forgot/question?username=margaretjones")
+    response = client.get("/password/forgot/question?username=margaretjones")
     assert response.status_code == 302
     assert path_of(response.location) == "/password/forgot"
     posted = answer(client, "margaretjones", "Mister Whiskers")
     assert posted.status_code in (302, 303) and path_of(posted.location) == "/password/forgot"
     # And the forgot form falls back to the e-mail link.
-    post(client, "/password/forgot", {"username": "margaretjones", "method": "question"})
+    client.post_form("/password/forgot", {"username": "margaretjones", "method": "question"})
     deliver_resets(app)
     assert [m.to_address for m in outbox(app)] == ["margaretjones@example.com"]
 
@@ -1127,31 +1105,28 @@ def test_question_route_is_closed_when_the_agency_has_it_off(client, world, app)
 
 
 def test_login_post_without_csrf_token_is_refused(client, world):
-    get(client, "/login")
-    response = client.post(
-        "/login", data={"username": "margaretjones", "password": PASSWORD}, headers={"Host": HOST_A}
-    )
+    client.get("/login")
+    response = client.post("/login", data={"username": "margaretjones", "password": PASSWORD})
     assert response.status_code == 400
     assert "Your form expired" in response.get_data(as_text=True)
     assert_signed_out(client)
 
 
 def test_login_post_with_a_forged_token_is_refused(client, world):
-    get(client, "/login")
+    client.get("/login")
     response = client.post(
         "/login",
         data={"username": "margaretjones", "password": PASSWORD, "csrf_token": "forged"},
-        headers={"Host": HOST_A},
     )
     assert response.status_code == 400
 
 
 def test_htmx_post_without_csrf_header_is_refused(client, world):
-    get(client, "/login")
+    client.get("/login")
     response = client.post(
         "/login",
         data={"username": "margaretjones", "password": PASSWORD},
-        headers={"Host": HOST_A, "HX-Request": "true"},
+        headers={"HX-Request": "true"},
     )
     assert response.status_code == 400
     assert "Your form expired" in assert_fragment(response)
@@ -1165,13 +1140,13 @@ def test_htmx_post_with_csrf_header_works(client, world):
 
 
 def test_page_tells_htmx_the_csrf_token(client, world):
-    body = get(client, "/login").get_data(as_text=True)
+    body = client.get("/login").get_data(as_text=True)
     assert re.search(r"hx-headers='\{\"X-CSRFToken\": \"[^\"]+\"\}'", body)
 
 
 def test_logout_without_csrf_token_is_refused(client, world):
     login(client, "margaretjones")
-    response = client.post("/logout", headers={"Host": HOST_A})
+    response = client.post("/logout")
     assert response.status_code == 400
     assert_signed_in(client)
 

@@ -15,32 +15,14 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from app.models import AuditEvent, CalendarFeedToken, ClientLink, User, Visit, VisitTask, utcnow
-from tests.conftest import HOST_A, HOST_B, csrf_token, get_one, in_app, login
+from tests.conftest import HOST_A, HOST_B, get_one, in_app, login
 
 FEED_URL_RE = re.compile(r'id="feed-url"[^>]*value="([^"]+)"')
 
 
-def get(client, path, host=HOST_A, **headers):
-    return client.get(path, headers={"Host": host, **headers})
-
-
-def post(client, path, data=None, host=HOST_A, token_from="/profile/settings", follow=False):
-    token = csrf_token(client, token_from, host)
-    return client.post(
-        path, data={**(data or {}), "csrf_token": token}, headers={"Host": host}, follow_redirects=follow
-    )
-
-
-def hx_post(client, path, data=None, host=HOST_A, token_from="/profile/settings"):
-    token = csrf_token(client, token_from, host)
-    return client.post(
-        path, data=data or {}, headers={"Host": host, "HX-Request": "true", "X-CSRFToken": token}
-    )
-
-
 def create_feed(client, host=HOST_A) -> str:
     """Press "Create my calendar feed" and return the feed path shown once on the page."""
-    response = post(client, "/profile/settings/calendar-feed", host=host)
+    response = client.post_form("/profile/settings/calendar-feed", host=host, token_from="/profile/settings")
     assert response.status_code == 200
     match = FEED_URL_RE.search(response.get_data(as_text=True))
     assert match, "the new feed address is shown"
@@ -93,7 +75,7 @@ def test_feed_lists_visits_in_range_without_health_details(client, world, visits
     path = create_feed(client)
 
     anonymous = client.application.test_client()  # a calendar app: no cookie, no session
-    response = get(anonymous, path)
+    response = anonymous.get(path)
     assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
     cache = response.headers["Cache-Control"]
     assert "private" in cache and "max-age=300" in cache
@@ -116,7 +98,7 @@ def test_feed_lists_visits_in_range_without_health_details(client, world, visits
     assert "DESCRIPTION" not in body
 
     # A second fetch gives the same UIDs, so calendar apps update events rather than duplicate them.
-    assert uids(parse(get(anonymous, path))) == uids(events)
+    assert uids(parse(anonymous.get(path))) == uids(events)
     row = get_one(client.application, CalendarFeedToken, user_id=world.margaret.id)
     assert row.last_used_at is not None
 
@@ -124,7 +106,7 @@ def test_feed_lists_visits_in_range_without_health_details(client, world, visits
 def test_feed_follows_the_access_policy(client, world, visits, app):
     # Robert pays for both clients: both schedules, each visit says whose it is.
     login(client, "robertjones")
-    events = parse(get(client, create_feed(client)))
+    events = parse(client.get(create_feed(client)))
     summaries = {str(e["UID"]): str(e["SUMMARY"]) for e in events}
     assert summaries[f"visit-{visits.harold.id}@{HOST_A}"] == "Care visit for Harold — Ana"
     assert summaries[f"visit-{visits.upcoming.id}@{HOST_A}"] == "Care visit for Margaret — Ana"
@@ -141,7 +123,7 @@ def test_feed_drops_a_client_whose_schedule_is_switched_off(client, world, visit
         )
         link.show_schedule = False
         session.commit()
-    events = parse(get(client.application.test_client(), path))
+    events = parse(client.application.test_client().get(path))
     assert f"visit-{visits.harold.id}@{HOST_A}" not in uids(events)
     assert f"visit-{visits.upcoming.id}@{HOST_A}" in uids(events)
     assert not any(" for " in str(e["SUMMARY"]) for e in events)  # one client left: no name needed
@@ -175,18 +157,20 @@ def test_tampered_token_is_404(client, world, tamper):
     login(client, "margaretjones")
     token = token_of(create_feed(client))
     anonymous = client.application.test_client()
-    assert get(anonymous, f"/schedule/feed/{tamper(token)}.ics").status_code == 404
-    assert get(anonymous, f"/schedule/feed/{token}.ics").status_code == 200
+    assert anonymous.get(f"/schedule/feed/{tamper(token)}.ics").status_code == 404
+    assert anonymous.get(f"/schedule/feed/{token}.ics").status_code == 200
 
 
 def test_revoked_token_is_404(client, world, app):
     login(client, "margaretjones")
     path = create_feed(client)
-    response = post(client, "/profile/settings/calendar-feed/revoke", follow=True)
+    response = client.post_form(
+        "/profile/settings/calendar-feed/revoke", follow=True, token_from="/profile/settings"
+    )
     body = response.get_data(as_text=True)
     assert "Your calendar feed is switched off" in body
     assert "You have no calendar feed" in body
-    assert get(client.application.test_client(), path).status_code == 404
+    assert client.application.test_client().get(path).status_code == 404
     with in_app(app) as session:
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
         assert "calendar_feed.revoked" in actions
@@ -195,14 +179,14 @@ def test_revoked_token_is_404(client, world, app):
 def test_regenerate_kills_the_old_address(client, world, app):
     login(client, "margaretjones")
     old = create_feed(client)
-    settings = get(client, "/profile/settings").get_data(as_text=True)
+    settings = client.get("/profile/settings").get_data(as_text=True)
     assert "Your feed is on" in settings and "Make a new address" in settings
     assert token_of(old) not in settings  # shown once only
     new = create_feed(client)
     assert new != old
     anonymous = client.application.test_client()
-    assert get(anonymous, old).status_code == 404
-    assert get(anonymous, new).status_code == 200
+    assert anonymous.get(old).status_code == 404
+    assert anonymous.get(new).status_code == 200
     with in_app(app) as session:
         active = session.scalars(
             select(CalendarFeedToken).where(CalendarFeedToken.revoked_at.is_(None))
@@ -218,8 +202,8 @@ def test_token_of_agency_a_is_404_on_host_b(client, world):
     login(client, "margaretjones")
     path = create_feed(client)
     anonymous = client.application.test_client()
-    assert get(anonymous, path, host=HOST_B).status_code == 404
-    assert get(anonymous, path, host=HOST_A).status_code == 200
+    assert anonymous.get(path, host=HOST_B).status_code == 404
+    assert anonymous.get(path).status_code == 200
 
 
 def test_locked_or_deactivated_user_feed_is_404(client, world, app):
@@ -228,37 +212,39 @@ def test_locked_or_deactivated_user_feed_is_404(client, world, app):
     with in_app(app) as session:
         session.get(User, world.margaret.id).is_locked = True
         session.commit()
-    assert get(app.test_client(), path).status_code == 404
+    assert app.test_client().get(path).status_code == 404
 
 
 def test_feed_create_and_revoke_with_htmx_answer_fragments(client, world):
     login(client, "margaretjones")
-    response = hx_post(client, "/profile/settings/calendar-feed")
+    response = client.post_form("/profile/settings/calendar-feed", htmx=True, token_from="/profile/settings")
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert "<html" not in body and 'id="calendar-feed"' in body
     path = urlsplit(FEED_URL_RE.search(body).group(1)).path
-    assert get(client.application.test_client(), path).status_code == 200
+    assert client.application.test_client().get(path).status_code == 200
 
-    response = hx_post(client, "/profile/settings/calendar-feed/revoke")
+    response = client.post_form(
+        "/profile/settings/calendar-feed/revoke", htmx=True, token_from="/profile/settings"
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body
     assert "Your calendar feed is switched off" in body
-    assert get(client.application.test_client(), path).status_code == 404
+    assert client.application.test_client().get(path).status_code == 404
 
 
 def test_feed_section_hidden_without_schedule(client, world, make):
     make.link(make.user(world.a, "nobody", name="No Body"), world.client_a2, "self", show_schedule=False)
     login(client, "nobody")
-    body = get(client, "/profile/settings").get_data(as_text=True)
+    body = client.get("/profile/settings").get_data(as_text=True)
     assert "not switched on for you" in body and "Create my calendar feed" not in body
-    post(client, "/profile/settings/calendar-feed")
+    client.post_form("/profile/settings/calendar-feed", token_from="/profile/settings")
     assert get_one(client.application, CalendarFeedToken) is None
 
 
 def test_staff_have_no_personal_feed(client, world):
     login(client, "admin")
-    assert get(client, "/profile/settings").status_code == 404
+    assert client.get("/profile/settings").status_code == 404
 
 
 # --- the rest of personal settings ----------------------------------------------------------------
@@ -272,10 +258,9 @@ def settings_data(**overrides):
 
 def test_settings_save_plain_form(client, world, app):
     login(client, "margaretjones")
-    page = get(client, "/profile/settings").get_data(as_text=True)
+    page = client.get("/profile/settings").get_data(as_text=True)
     assert "Personal settings" in page and "Calendar feed" in page
-    response = post(
-        client,
+    response = client.post_form(
         "/profile/settings",
         settings_data(language="es", time_zone="America/New_York", large_text="y", notify_messages=None),
         follow=True,
@@ -295,12 +280,12 @@ def test_settings_save_plain_form(client, world, app):
 
 def test_settings_save_with_htmx(client, world, app):
     login(client, "margaretjones")
-    response = hx_post(client, "/profile/settings", settings_data(notify_visit_summary="y"))
+    response = client.post_form("/profile/settings", settings_data(notify_visit_summary="y"), htmx=True)
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body and "Your settings are saved." in body
     assert get_one(app, User, id=world.margaret.id).notify_visit_summary is True
     # A change of text size reloads the whole page.
-    response = hx_post(client, "/profile/settings", settings_data(large_text="y"))
+    response = client.post_form("/profile/settings", settings_data(large_text="y"), htmx=True)
     assert response.headers.get("HX-Redirect") == "/profile/settings"
 
 
@@ -314,12 +299,12 @@ def test_settings_save_with_htmx(client, world, app):
 )
 def test_settings_refuse_bad_values(client, world, app, field, value, message):
     login(client, "margaretjones")
-    response = post(client, "/profile/settings", settings_data(**{field: value}))
+    response = client.post_form("/profile/settings", settings_data(**{field: value}))
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     user = get_one(app, User, id=world.margaret.id)
     assert user.time_zone is None and user.language == "en"
-    response = hx_post(client, "/profile/settings", settings_data(**{field: value}))
+    response = client.post_form("/profile/settings", settings_data(**{field: value}), htmx=True)
     assert response.status_code == 422 and "<html" not in response.get_data(as_text=True)
 
 
@@ -327,15 +312,15 @@ def test_unchanged_feed_answers_304_and_a_change_shows(client, world, visits, ap
     login(client, "margaretjones")
     path = create_feed(client)
     phone = app.test_client()
-    first = get(phone, path, **{"Accept-Encoding": "gzip"})
+    first = phone.get(path, headers={"Accept-Encoding": "gzip"})
     etag = first.headers["ETag"]
-    again = get(phone, path, **{"If-None-Match": etag, "Accept-Encoding": "gzip"})
+    again = phone.get(path, headers={"If-None-Match": etag, "Accept-Encoding": "gzip"})
     assert again.status_code == 304 and again.data == b""
 
     with in_app(app) as session:
         session.get(Visit, visits.upcoming.id).status = "cancelled"
         session.commit()
-    changed = get(phone, path, **{"If-None-Match": etag})
+    changed = phone.get(path, headers={"If-None-Match": etag})
     events = {str(e["UID"]): e for e in parse(changed)}
     event = events[f"visit-{visits.upcoming.id}@{HOST_A}"]
     assert str(event["STATUS"]) == "CANCELLED" and int(event["SEQUENCE"]) == 1

@@ -15,17 +15,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import db
 from app.models import ClientLink, OutboxMail, PasswordResetRequest, User, VisitTask
-from tests.conftest import HOST_A, PASSWORD, csrf_token, deliver_resets, get_one, in_app, login
+from tests.conftest import HOST_A, PASSWORD, deliver_resets, get_one, in_app, login
 from tests.test_schedule_pdf import pdf_text
 
 ROOT = Path(__file__).resolve().parents[1]
 NEW_PASSWORD = "kettle orchard velvet lantern"
 LINK_RE = re.compile(r"https?://[^\s\"'<>]+")
-
-
-def post(client, path, data, host=HOST_A, token_from=None, **headers):
-    token = csrf_token(client, token_from or path, host if host != "attacker.example" else HOST_A)
-    return client.post(path, data={**data, "csrf_token": token}, headers={"Host": host, **headers})
 
 
 def mails(app):
@@ -42,7 +37,7 @@ def mails(app):
     "host", ["attacker.example", "attacker.example:80", "alpha.localhost.attacker.example"]
 )
 def test_reset_with_a_foreign_host_is_refused_and_mails_nothing(app, client, world, host):
-    client.get("/login", headers={"Host": HOST_A})  # a session cookie, as a browser would have
+    client.get("/login")  # a session cookie, as a browser would have
     response = client.post("/password/forgot", data={"username": "admin"}, headers={"Host": host})
     assert response.status_code == 400
     deliver_resets(app)
@@ -51,7 +46,7 @@ def test_reset_with_a_foreign_host_is_refused_and_mails_nothing(app, client, wor
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1:5000", HOST_A])
 def test_reset_link_is_on_the_agencys_own_address_whatever_host_was_used(app, client, world, host):
-    assert post(client, "/password/forgot", {"username": "margaretjones"}, host=host).status_code == 303
+    assert client.post_form("/password/forgot", {"username": "margaretjones"}, host=host).status_code == 303
     deliver_resets(app)
     (mail,) = mails(app)
     assert LINK_RE.findall(mail.body_text)[0].startswith("http://alpha.localhost/password/reset/")
@@ -62,13 +57,13 @@ def test_every_link_in_every_mail_is_on_the_agencys_address(app, client, world, 
     default agency serves (not its own), every link still names the agency's configured host."""
     monkeypatch.setitem(app.config, "PUBLIC_PORT", "8443")
     other = "127.0.0.1"
-    post(client, "/password/forgot", {"username": "margaretjones"}, host=other)
+    client.post_form("/password/forgot", {"username": "margaretjones"}, host=other)
     deliver_resets(app)
     login(client, "admin", host=other)
     person = make.user(world.a, "newperson", password=False)
-    post(client, f"/admin/people/{person.id}/credentials", {}, host=other, token_from="/password/change")
-    post(client, f"/admin/people/{person.id}/reset-email", {}, host=other, token_from="/password/change")
-    post(client, "/two-step/confirm", {}, host=other, token_from="/two-step")
+    client.post_form(f"/admin/people/{person.id}/credentials", {}, host=other, token_from="/password/change")
+    client.post_form(f"/admin/people/{person.id}/reset-email", {}, host=other, token_from="/password/change")
+    client.post_form("/two-step/confirm", {}, host=other, token_from="/two-step")
     body = "\n".join(m.body_text for m in mails(app))
     links = LINK_RE.findall(body)
     assert len(links) >= 4, body
@@ -101,8 +96,7 @@ def test_no_code_builds_an_absolute_url_from_the_request():
 
 
 def change_password(client, current):
-    return post(
-        client,
+    return client.post_form(
         "/password/change",
         {"current_password": current, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
     )
@@ -137,11 +131,8 @@ def test_rate_limits_key_on_the_real_client_address_behind_a_proxy(app, world, m
     def attempt(address):
         client = app.test_client()
         forwarded = {"X-Forwarded-For": address}
-        token = csrf_token(client, "/login")
-        return client.post(
-            "/login",
-            data={"username": "margaretjones", "password": "wrong", "csrf_token": token},
-            headers={"Host": HOST_A, **forwarded},
+        return client.post_form(
+            "/login", {"username": "margaretjones", "password": "wrong"}, headers=forwarded
         ).status_code
 
     assert [attempt("203.0.113.5") for _ in range(3)] == [422, 422, 429]
@@ -156,14 +147,14 @@ def test_forgot_password_does_not_kill_an_unused_welcome_link(app, client, world
 
     with in_app(app) as session:
         welcome = make_token(session.get(User, world.margaret.id), "welcome")
-    post(client, "/password/forgot", {"username": "margaretjones"})
+    client.post_form("/password/forgot", {"username": "margaretjones"})
     deliver_resets(app)
-    assert client.get(f"/welcome/{welcome}", headers={"Host": HOST_A}).status_code == 200
+    assert client.get(f"/welcome/{welcome}").status_code == 200
 
 
 def _statements(app, client, username) -> list[str]:
     """The SQL one forgot-password post runs, with values and table ids taken out."""
-    token = csrf_token(client, "/password/forgot")
+    token = client.csrf_token("/password/forgot")
     seen = []
 
     def record(conn, cursor, statement, *args):
@@ -173,9 +164,7 @@ def _statements(app, client, username) -> list[str]:
         engine = db.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        response = client.post(
-            "/password/forgot", data={"username": username, "csrf_token": token}, headers={"Host": HOST_A}
-        )
+        response = client.post("/password/forgot", data={"username": username, "csrf_token": token})
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 303
@@ -198,7 +187,7 @@ def test_known_and_unknown_names_do_the_same_work(app, client, world):
 
 
 def test_worker_answers_each_request_once(app, client, world):
-    post(client, "/password/forgot", {"username": "margaretjones"})
+    client.post_form("/password/forgot", {"username": "margaretjones"})
     assert deliver_resets(app) == 1
     assert deliver_resets(app) == 0
     assert len(mails(app)) == 1
@@ -241,7 +230,7 @@ VIEWS = [
 
 
 def _seen(client, path, client_id) -> str:
-    response = client.get(path.format(client=client_id), headers={"Host": HOST_A})
+    response = client.get(path.format(client=client_id))
     assert response.status_code == 200, path
     if response.mimetype == "application/pdf":
         return pdf_text(response.data)
@@ -299,7 +288,7 @@ def test_office_ticks_visit_notes_for_a_payer_only(app, client, world, relations
         "may_view_visit_notes": "y",
         "access": "email",
     }
-    assert post(client, "/admin/people/new", data).status_code == 303
+    assert client.post_form("/admin/people/new", data).status_code == 303
     user = get_one(app, User, username="norapayer")
     assert get_one(app, ClientLink, user_id=user.id).may_view_visit_notes is stored
 
@@ -340,7 +329,7 @@ def test_a_line_break_in_a_one_line_field_is_refused_beside_it(app, client, worl
         "relationship": "emergency_contact",
         "access": "email",
     }
-    response = post(client, "/admin/people/new", data)
+    response = client.post_form("/admin/people/new", data)
     assert response.status_code == 422
     html = unescape(response.get_data(as_text=True))
     assert re.search(r'<p id="first_name-error" class="error">[^<]*Keep this on one line', html)
@@ -350,8 +339,7 @@ def test_a_line_break_in_a_one_line_field_is_refused_beside_it(app, client, worl
 def test_text_areas_keep_their_lines(app, client, world):
     login(client, "admin")
     template = "Dear office,\r\n\tplease call me."
-    response = post(
-        client,
+    response = client.post_form(
         "/admin/settings",
         {
             "version": "1",
@@ -383,9 +371,9 @@ def _in_parallel(app, count, attempt):
 def _wrong_answer(name):
     def attempt(browser):
         path = f"/password/forgot/question?username={name}"
-        token = csrf_token(browser, "/login")
-        data = {"username": name, "answer": "wrong answer", "csrf_token": token}
-        return browser.post(path, data=data, headers={"Host": HOST_A}).status_code
+        return browser.post_form(
+            path, {"username": name, "answer": "wrong answer"}, token_from="/login"
+        ).status_code
 
     return attempt
 
@@ -411,9 +399,9 @@ def test_parallel_wrong_answers_never_500_and_never_pass_the_limit(app, world, n
 
 def test_parallel_wrong_passwords_are_all_counted(app, world):
     def attempt(browser):
-        token = csrf_token(browser, "/login")
-        data = {"username": "robertjones", "password": "wrong password", "csrf_token": token}
-        return browser.post("/login", data=data, headers={"Host": HOST_A}).status_code
+        return browser.post_form(
+            "/login", {"username": "robertjones", "password": "wrong password"}
+        ).status_code
 
     assert _in_parallel(app, 6, attempt) == [422] * 6
     user = get_one(app, User, username="robertjones")
@@ -426,8 +414,8 @@ def test_parallel_wrong_passwords_are_all_counted(app, world):
 def test_an_agency_without_a_host_does_not_stop_mail_for_the_others(app, client, world, make):
     from app.models import Agency
 
-    post(client, "/password/forgot", {"username": "margaretjones"}, host="localhost")
-    post(client, "/password/forgot", {"username": "alicebrown"}, host="beta.localhost")
+    client.post_form("/password/forgot", {"username": "margaretjones"}, host="localhost")
+    client.post_form("/password/forgot", {"username": "alicebrown"}, host="beta.localhost")
     agency = get_one(app, Agency, id=world.a.id)
     agency.host = None
     with in_app(app) as session:
@@ -437,11 +425,8 @@ def test_an_agency_without_a_host_does_not_stop_mail_for_the_others(app, client,
     assert [m.to_address for m in mails(app)] == ["alicebrown@example.com"]
     # Staff asking for a mail on that agency get a page that says why, not a 500.
     login(client, "admin", host="localhost")
-    token = csrf_token(client, "/password/change", "localhost")
-    response = client.post(
-        f"/admin/people/{world.margaret.id}/credentials",
-        data={"csrf_token": token},
-        headers={"Host": "localhost"},
+    response = client.post_form(
+        f"/admin/people/{world.margaret.id}/credentials", host="localhost", token_from="/password/change"
     )
     assert response.status_code == 409
     assert "no web address set up" in response.get_data(as_text=True)
@@ -463,6 +448,6 @@ def test_enrolment_link_works_once_and_only_in_the_session_that_asked(app, clien
     link = _enrolment_link(app, client)
     other_session = app.test_client()
     login(other_session, "admin")
-    assert other_session.get(link, headers={"Host": HOST_A}).status_code == 404
-    assert client.get(link, headers={"Host": HOST_A}).status_code == 303
-    assert client.get(link, headers={"Host": HOST_A}).status_code == 404
+    assert other_session.get(link).status_code == 404
+    assert client.get(link).status_code == 303
+    assert client.get(link).status_code == 404

@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import select
 
 from app.models import OutboxMail, User
-from tests.conftest import HOST_A, PASSWORD, csrf_token, deliver_resets, in_app, login
+from tests.conftest import PASSWORD, deliver_resets, in_app, login
 
 ROOT = Path(__file__).resolve().parents[1]
 SPANISH_PO = ROOT / "app" / "translations" / "es" / "LC_MESSAGES" / "messages.po"
@@ -25,10 +25,6 @@ SPANISH_PO = ROOT / "app" / "translations" / "es" / "LC_MESSAGES" / "messages.po
 A_M = "\u00a0a.\u202fm."
 # 9:00 AM on Thursday 26 November 2026 in Chicago (the agencies' zone, UTC-6).
 NOV_26_9AM_CHICAGO = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
-
-
-def get(client, path, **headers):
-    return client.get(path, headers={"Host": HOST_A, **headers})
 
 
 def page(response) -> str:
@@ -105,22 +101,19 @@ def test_compiled_catalog_is_built_for_the_tests(compiled_translations):
 
 
 def test_sign_in_page_follows_the_browsers_language(client, world):
-    spanish = page(get(client, "/login", **{"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"}))
+    spanish = page(client.get("/login", headers={"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"}))
     assert '<html lang="es">' in spanish
     assert "<h1>Iniciar sesión</h1>" in spanish
     assert "Nombre de usuario" in spanish and "¿Olvidó su contraseña?" in spanish
-    english = page(get(client, "/login", **{"Accept-Language": "en-US,en;q=0.9"}))
+    english = page(client.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"}))
     assert '<html lang="en">' in english and "<h1>Sign in</h1>" in english
     # No preference among ours: English.
-    assert "<h1>Sign in</h1>" in page(get(client, "/login", **{"Accept-Language": "fr"}))
+    assert "<h1>Sign in</h1>" in page(client.get("/login", headers={"Accept-Language": "fr"}))
 
 
 def test_wrong_password_is_explained_in_spanish(client, world):
-    token = csrf_token(client, "/login")
-    response = client.post(
-        "/login",
-        data={"username": "margaretjones", "password": "not it", "csrf_token": token},
-        headers={"Host": HOST_A, "Accept-Language": "es"},
+    response = client.post_form(
+        "/login", {"username": "margaretjones", "password": "not it"}, headers={"Accept-Language": "es"}
     )
     assert response.status_code == 422
     assert "El nombre de usuario y la contraseña no coinciden." in page(response)
@@ -128,7 +121,7 @@ def test_wrong_password_is_explained_in_spanish(client, world):
 
 def test_spanish_user_sees_the_dashboard_in_spanish(client, world, spanish, visit):
     login(client, "margaretjones")
-    html = page(get(client, "/dashboard", **{"Accept-Language": "en"}))  # the setting wins
+    html = page(client.get("/dashboard", headers={"Accept-Language": "en"}))  # the setting wins
     assert '<html lang="es">' in html
     assert "<h1>Mi Alpha Home Care</h1>" in html
     assert "Próximas visitas" in html and "Configuración personal" in html
@@ -141,50 +134,43 @@ def test_spanish_user_sees_the_dashboard_in_spanish(client, world, spanish, visi
 
 def test_english_user_still_sees_english(client, world, spanish, visit):
     login(client, "susanjones")
-    html = page(get(client, "/dashboard", **{"Accept-Language": "es"}))  # the setting wins
+    html = page(client.get("/dashboard", headers={"Accept-Language": "es"}))  # the setting wins
     assert '<html lang="en">' in html
     assert "<h1>My Alpha Home Care</h1>" in html and "Upcoming visits" in html
     assert re.search(r"<strong>[A-Z][a-z]{2} [A-Z][a-z]{2} \d{1,2}, \d{1,2}:\d\d [AP]M</strong>", html)
-    month = page(get(client, "/schedule?view=month&date=2026-11-26"))
+    month = page(client.get("/schedule?view=month&date=2026-11-26"))
     assert "November 2026" in month and "Thursday, November 26" in month
 
 
 def test_schedule_names_months_and_days_in_spanish(client, world, spanish, visit):
     login(client, "margaretjones")
-    month = page(get(client, "/schedule?view=month&date=2026-11-26"))
+    month = page(client.get("/schedule?view=month&date=2026-11-26"))
     assert "<h1>Mi calendario</h1>" in month
     assert "<h2>noviembre de 2026</h2>" in month
     assert "jueves, 26 de noviembre" in month and "Thursday" not in month
     assert f"9:00{A_M} – 11:00{A_M}" in month
     assert ">Mes</a>" in month and ">Semana</a>" in month and ">Día</a>" in month
     assert "Programada" in month
-    week = page(get(client, "/schedule?view=week&date=2026-11-30"))
+    week = page(client.get("/schedule?view=week&date=2026-11-30"))
     assert "29 nov – 5 dic 2026" in week and "No hay visitas." in week
-    day = page(get(client, "/schedule?view=day&date=2026-12-01"))
+    day = page(client.get("/schedule?view=day&date=2026-12-01"))
     assert "martes, 1 de diciembre de 2026" in day and "No hay visitas este día." in day
-    fragment = page(get(client, "/schedule?view=month&date=2027-01-10", **{"HX-Request": "true"}))
+    fragment = page(client.get("/schedule?view=month&date=2027-01-10", htmx=True))
     assert "<html" not in fragment and "No hay visitas en enero de 2027." in fragment
 
 
 def test_query_errors_are_explained_in_spanish(client, world, spanish):
     login(client, "margaretjones")
-    response = get(client, "/schedule?date=2026-02-30")
+    response = client.get("/schedule?date=2026-02-30")
     assert response.status_code == 400
     assert "Esa fecha no existe. Las fechas se escriben AAAA-MM-DD" in page(response)
 
 
 def test_short_password_is_refused_in_spanish(client, world, spanish):
     login(client, "margaretjones")
-    token = csrf_token(client, "/password/change")
-    response = client.post(
+    response = client.post_form(
         "/password/change",
-        data={
-            "csrf_token": token,
-            "current_password": PASSWORD,
-            "new_password": "too short",
-            "confirm_password": "too short",
-        },
-        headers={"Host": HOST_A},
+        {"current_password": PASSWORD, "new_password": "too short", "confirm_password": "too short"},
     )
     assert response.status_code == 422
     html = page(response)
@@ -194,30 +180,24 @@ def test_short_password_is_refused_in_spanish(client, world, spanish):
 
 def test_error_page_in_spanish(client, world, spanish):
     login(client, "margaretjones")
-    response = get(client, "/no-such-page")
+    response = client.get("/no-such-page")
     assert response.status_code == 404
     html = page(response)
     assert "<h1>No encontramos esa página.</h1>" in html and "Error 404." in html
     assert "Ir a la página de inicio" in html
-    english = get(client, "/no-such-page", **{"Accept-Language": "en"})
+    english = client.get("/no-such-page", headers={"Accept-Language": "en"})
     assert "No encontramos" in page(english)  # a signed-in user's setting beats the browser
 
 
 def test_anonymous_error_page_follows_the_browser(client, world):
-    assert "We could not find that page." in page(get(client, "/static/nope.css"))
-    response = get(client, "/login/nope", **{"Accept-Language": "es"})
+    assert "We could not find that page." in page(client.get("/static/nope.css"))
+    response = client.get("/login/nope", headers={"Accept-Language": "es"})
     assert response.status_code == 404 and "No encontramos esa página." in page(response)
 
 
 def test_choosing_spanish_in_settings_switches_the_portal(app, client, world):
     login(client, "margaretjones")
-    token = csrf_token(client, "/profile/settings")
-    response = client.post(
-        "/profile/settings",
-        data={"csrf_token": token, "language": "es", "time_zone": ""},
-        headers={"Host": HOST_A},
-        follow_redirects=True,
-    )
+    response = client.post_form("/profile/settings", {"language": "es", "time_zone": ""}, follow=True)
     html = page(response)
     assert '<html lang="es">' in html and "<h1>Configuración personal</h1>" in html
     assert "Verificación en dos pasos" in html
@@ -226,10 +206,7 @@ def test_choosing_spanish_in_settings_switches_the_portal(app, client, world):
 def test_spanish_labels_are_escaped_like_english_ones(client, world):
     """Lazy labels print through Jinja's escaping: an apostrophe stays an entity in the HTML."""
     login(client, "admin")
-    token = csrf_token(client, "/admin/settings")
-    response = client.post(
-        "/admin/settings", data={"csrf_token": token, "version": "1", "name": ""}, headers={"Host": HOST_A}
-    )
+    response = client.post_form("/admin/settings", {"version": "1", "name": ""})
     assert response.status_code == 422
     assert "Enter the agency&#39;s name." in response.get_data(as_text=True)
 
@@ -238,11 +215,10 @@ def test_spanish_labels_are_escaped_like_english_ones(client, world):
 
 
 def test_reset_mail_is_written_in_the_recipients_language(app, client, world, spanish):
-    token = csrf_token(client, "/password/forgot")
-    client.post(
+    client.post_form(
         "/password/forgot",
-        data={"csrf_token": token, "username": "margaretjones", "method": "email"},
-        headers={"Host": HOST_A, "Accept-Language": "en"},
+        {"username": "margaretjones", "method": "email"},
+        headers={"Accept-Language": "en"},
     )
     deliver_resets(app)
     with in_app(app) as session:
@@ -254,17 +230,14 @@ def test_reset_mail_is_written_in_the_recipients_language(app, client, world, sp
 
 def test_office_mail_stays_in_the_offices_language(app, client, world, spanish):
     login(client, "margaretjones")
-    token = csrf_token(client, "/schedule/requests/new")
-    client.post(
+    client.post_form(
         "/schedule/requests/new",
-        data={
-            "csrf_token": token,
+        {
             "date": (datetime.now(UTC) + timedelta(days=3)).date().isoformat(),
             "start_time": "10:00",
             "end_time": "11:00",
             "care_needed": "Ayuda con el baño",
         },
-        headers={"Host": HOST_A},
     )
     with in_app(app) as session:
         mail = session.scalar(select(OutboxMail).where(OutboxMail.to_address == world.a.contact_email))
@@ -273,11 +246,10 @@ def test_office_mail_stays_in_the_offices_language(app, client, world, spanish):
 
 def test_calendar_feed_speaks_the_subscribers_language(client, world, spanish, visit):
     login(client, "margaretjones")
-    token = csrf_token(client, "/profile/settings")
-    html = client.post(
-        "/profile/settings/calendar-feed", data={"csrf_token": token}, headers={"Host": HOST_A}
-    ).get_data(as_text=True)
+    html = client.post_form("/profile/settings/calendar-feed", token_from="/profile/settings").get_data(
+        as_text=True
+    )
     path = re.search(r'id="feed-url"[^>]*value="http://[^/]+([^"]+)"', html).group(1)
-    body = get(client.application.test_client(), path).get_data(as_text=True)
+    body = client.application.test_client().get(path).get_data(as_text=True)
     assert "SUMMARY:Visita de cuidado — Ana" in body
     assert "X-WR-CALNAME:Visitas de Alpha Home Care" in body

@@ -15,7 +15,7 @@ from sqlalchemy import event, func, insert, select
 
 from app.extensions import db
 from app.models import Visit, VisitTask
-from tests.conftest import HOST_A, HOST_B, in_app, login
+from tests.conftest import HOST_B, in_app, login
 
 NOV_30_9AM_CHICAGO = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 PNG = (
@@ -23,13 +23,6 @@ PNG = (
     b"\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00"
     b"\x00\x00IEND\xaeB`\x82"
 )
-
-
-def get(client, path, host=HOST_A, htmx=False):
-    headers = {"Host": host}
-    if htmx:
-        headers["HX-Request"] = "true"
-    return client.get(path, headers=headers)
 
 
 def text_of(response) -> str:
@@ -65,7 +58,7 @@ def care(make, world):
 @pytest.mark.parametrize("view", ["month", "week", "day"])
 def test_each_view_is_a_page_with_the_visit_in_local_time(client, world, care, view):
     login(client, "margaretjones")
-    response = get(client, f"/schedule?view={view}&date=2026-11-30")
+    response = client.get(f"/schedule?view={view}&date=2026-11-30")
     assert response.status_code == 200
     html = text_of(response)
     assert "<html" in html and "My Schedule" in html
@@ -79,7 +72,7 @@ def test_each_view_is_a_page_with_the_visit_in_local_time(client, world, care, v
 @pytest.mark.parametrize("view", ["month", "week", "day"])
 def test_each_view_is_a_fragment_for_htmx(client, world, care, view):
     login(client, "margaretjones")
-    response = get(client, f"/schedule?view={view}&date=2026-11-30", htmx=True)
+    response = client.get(f"/schedule?view={view}&date=2026-11-30", htmx=True)
     assert response.status_code == 200
     html = text_of(response)
     assert "<html" not in html and "<body" not in html
@@ -93,29 +86,29 @@ def test_each_view_is_a_fragment_for_htmx(client, world, care, view):
 
 def test_titles_and_previous_next_today_links(client, world, care):
     login(client, "margaretjones")
-    month = text_of(get(client, "/schedule?view=month&date=2026-11-17"))
+    month = text_of(client.get("/schedule?view=month&date=2026-11-17"))
     assert "November 2026" in month
     assert "view=month&date=2026-10-01" in link(month, "prev")
     assert "view=month&date=2026-12-01" in link(month, "next")
 
-    week = text_of(get(client, "/schedule?view=week&date=2026-11-30"))
+    week = text_of(client.get("/schedule?view=week&date=2026-11-30"))
     assert "November 29 – December 5, 2026" not in week  # the short form is used
     assert "Nov 29 – Dec 5, 2026" in week  # weeks start on Sunday
-    previous = get(client, link(week, "prev"))
+    previous = client.get(link(week, "prev"))
     assert "November 22 – 28, 2026" in text_of(previous)
     assert "9:00 AM – 11:00 AM" not in text_of(previous)
 
-    day = text_of(get(client, "/schedule?view=day&date=2026-11-30"))
+    day = text_of(client.get("/schedule?view=day&date=2026-11-30"))
     assert "Monday, November 30, 2026" in day
     assert "date=2026-11-29" in link(day, "prev") and "date=2026-12-01" in link(day, "next")
-    following = text_of(get(client, link(day, "next")))
+    following = text_of(client.get(link(day, "next")))
     assert "Tuesday, December 1, 2026" in following and "No visits on this day." in following
     assert ">Today</a>" in day
 
 
 def test_view_links_keep_the_date_and_the_client(client, world, care):
     login(client, "robertjones")
-    html = text_of(get(client, f"/schedule?view=month&date=2026-11-30&client={world.client_a2.id}"))
+    html = text_of(client.get(f"/schedule?view=month&date=2026-11-30&client={world.client_a2.id}"))
     assert f'href="/schedule?view=week&date=2026-11-30&client={world.client_a2.id}"' in html
     assert f'href="/schedule?view=day&date=2026-11-30&client={world.client_a2.id}"' in html
 
@@ -124,26 +117,26 @@ def test_month_marks_days_without_visits_and_week_lists_every_day(client, world,
     """The month holds every day for the wide-screen grid; a phone lists only the busy ones (the
     "free" days are hidden by app.css, checked in tests/browser/test_phone.py)."""
     login(client, "margaretjones")
-    month = text_of(get(client, "/schedule?view=month&date=2026-11-01"))
+    month = text_of(client.get("/schedule?view=month&date=2026-11-01"))
     days = re.findall(r'<section class="day( free)?">\s*<h3>.*?<span class="dname">([^<]+)</span>', month)
     assert len(days) == 30 and [name for free, name in days if not free] == ["Monday, November 30"]
     assert month.count('<span class="blank"></span>') == 0  # 1 November 2026 is a Sunday
     assert "No visits." not in month
-    week = text_of(get(client, "/schedule?view=week&date=2026-11-30"))
+    week = text_of(client.get("/schedule?view=week&date=2026-11-30"))
     assert "Sunday, November 29" in week and "No visits." in week
 
 
 def test_empty_month_says_so(client, world, care):
     login(client, "margaretjones")
-    assert "No visits in January 2027." in text_of(get(client, "/schedule?view=month&date=2027-01-10"))
+    assert "No visits in January 2027." in text_of(client.get("/schedule?view=month&date=2027-01-10"))
 
 
 def test_visit_grouped_on_the_local_day_it_starts(client, make, world, care):
     # 03:00 UTC on 1 December is 9:00 PM on Monday 30 November in Chicago.
     make.visit(world.client_a, datetime(2026, 12, 1, 3, 0, tzinfo=UTC), caregiver_id=care.ana.id)
     login(client, "margaretjones")
-    assert "9:00 PM – 11:00 PM" in text_of(get(client, "/schedule?view=day&date=2026-11-30"))
-    assert "9:00 PM" not in text_of(get(client, "/schedule?view=day&date=2026-12-01"))
+    assert "9:00 PM – 11:00 PM" in text_of(client.get("/schedule?view=day&date=2026-11-30"))
+    assert "9:00 PM" not in text_of(client.get("/schedule?view=day&date=2026-12-01"))
 
 
 def test_day_of_the_clock_change_has_its_25_hours(client, make, world, care):
@@ -158,7 +151,7 @@ def test_day_of_the_clock_change_has_its_25_hours(client, make, world, care):
     ):
         make.visit(world.client_a, nov1 + start, hours=hours)
     login(client, "margaretjones")
-    html = text_of(get(client, "/schedule?view=day&date=2026-11-01"))
+    html = text_of(client.get("/schedule?view=day&date=2026-11-01"))
     assert "12:30 AM – 1:30 AM" in html
     assert "8:00 AM – 10:00 AM" in html
     assert "11:45 PM – 12:45 AM" in html
@@ -171,14 +164,14 @@ def test_users_own_time_zone_wins_over_the_agencys(client, make, world, care):
         session.get(type(world.margaret), world.margaret.id).time_zone = "America/New_York"
         session.commit()
     login(client, "margaretjones")
-    assert "10:00 AM – 12:00 PM" in text_of(get(client, "/schedule?view=day&date=2026-11-30"))
+    assert "10:00 AM – 12:00 PM" in text_of(client.get("/schedule?view=day&date=2026-11-30"))
 
 
 @pytest.mark.parametrize("status", ["scheduled", "in_progress", "completed", "cancelled", "missed"])
 def test_every_status_is_shown_in_words(client, make, world, care, status):
     make.visit(world.client_a, datetime(2026, 11, 25, 15, 0, tzinfo=UTC), status=status)
     login(client, "margaretjones")
-    html = text_of(get(client, "/schedule?view=day&date=2026-11-25"))
+    html = text_of(client.get("/schedule?view=day&date=2026-11-25"))
     label = {"in_progress": "In progress"}.get(status, status.capitalize())
     assert f'<span class="status {status}">{label}</span>' in html
     assert "Caregiver not yet assigned" in html
@@ -206,7 +199,7 @@ def test_completed_visit_shows_the_after_visit_summary(client, make, world, care
         ),
     )
     login(client, "margaretjones")
-    html = text_of(get(client, "/schedule?view=week&date=2026-11-23"))
+    html = text_of(client.get("/schedule?view=week&date=2026-11-23"))
     summary = html[html.index("<details>") : html.index("</details>")]
     assert "Arrived 9:04 AM, left 10:58 AM" in summary
     assert "Done: Bathing, Meal preparation" in summary
@@ -224,7 +217,7 @@ def test_summary_of_a_visit_with_every_task_done(client, make, world, care):
     )
     make.save(VisitTask(agency_id=world.a.id, visit_id=visit.id, task_id=care.bathing.id, status="done"))
     login(client, "margaretjones")
-    html = text_of(get(client, "/schedule?view=day&date=2026-11-23"))
+    html = text_of(client.get("/schedule?view=day&date=2026-11-23"))
     summary = html[html.index("<details>") : html.index("</details>")]
     assert "All tasks done" in summary and "Arrived not recorded, left not recorded" in summary
 
@@ -235,30 +228,30 @@ def test_summary_of_a_visit_with_every_task_done(client, make, world, care):
 def test_photo_is_shown_only_when_there_is_one(client, make, world, care):
     make.visit(world.client_a, datetime(2026, 12, 1, 15, 0, tzinfo=UTC), caregiver_id=care.lucja.id)
     login(client, "margaretjones")
-    html = text_of(get(client, "/schedule?view=week&date=2026-11-30"))
+    html = text_of(client.get("/schedule?view=week&date=2026-11-30"))
     photo_url = f"/schedule/caregivers/{care.lucja.id}/photo"
     assert f'src="{photo_url}"' in html
     assert f"/schedule/caregivers/{care.ana.id}/photo" not in html  # Ana has none: initials
     assert '<span class="avatar" aria-hidden="true">AT</span>' in html
-    photo = get(client, photo_url)
+    photo = client.get(photo_url)
     assert photo.status_code == 200 and photo.mimetype == "image/png" and photo.data == PNG
-    assert get(client, f"/schedule/caregivers/{care.ana.id}/photo").status_code == 404
+    assert client.get(f"/schedule/caregivers/{care.ana.id}/photo").status_code == 404
 
 
 def test_photo_of_a_caregiver_who_never_visits_my_clients_is_404(app, client, make, world, care):
     make.visit(world.client_a2, datetime(2026, 11, 24, 15, 0, tzinfo=UTC), caregiver_id=care.lucja.id)
     login(client, "margaretjones")
-    assert get(client, f"/schedule/caregivers/{care.lucja.id}/photo").status_code == 404
+    assert client.get(f"/schedule/caregivers/{care.lucja.id}/photo").status_code == 404
     harold = app.test_client()
     login(harold, "haroldsmith")
-    assert get(harold, f"/schedule/caregivers/{care.lucja.id}/photo").status_code == 200
+    assert harold.get(f"/schedule/caregivers/{care.lucja.id}/photo").status_code == 200
 
 
 def test_photo_of_another_agencys_caregiver_is_404(client, make, world):
     stranger = make.caregiver(world.b, "Bo Brown", photo=PNG)
     make.visit(world.client_b, NOV_30_9AM_CHICAGO, caregiver_id=stranger.id)
     login(client, "margaretjones")
-    assert get(client, f"/schedule/caregivers/{stranger.id}/photo").status_code == 404
+    assert client.get(f"/schedule/caregivers/{stranger.id}/photo").status_code == 404
 
 
 # --- who sees what -------------------------------------------------------------------------------
@@ -267,20 +260,20 @@ def test_photo_of_another_agencys_caregiver_is_404(client, make, world):
 def test_payer_sees_all_clients_or_one(client, make, world, care):
     make.visit(world.client_a2, datetime(2026, 11, 30, 20, 0, tzinfo=UTC), caregiver_id=care.lucja.id)
     login(client, "robertjones")
-    everyone = text_of(get(client, "/schedule?view=day&date=2026-11-30&client=all"))
+    everyone = text_of(client.get("/schedule?view=day&date=2026-11-30&client=all"))
     assert "9:00 AM – 11:00 AM" in everyone and "2:00 PM – 4:00 PM" in everyone
     assert "for Margaret Jones" in everyone and "for Harold Smith" in everyone
     assert '<option value="all" selected>All clients</option>' in everyone
     assert "client=all" in link(everyone, "next")
 
-    harold = text_of(get(client, f"/schedule?view=day&date=2026-11-30&client={world.client_a2.id}"))
+    harold = text_of(client.get(f"/schedule?view=day&date=2026-11-30&client={world.client_a2.id}"))
     assert "2:00 PM – 4:00 PM" in harold and "9:00 AM – 11:00 AM" not in harold
     assert "for Harold Smith" not in harold  # one client: no need to say whose
 
 
 def test_single_client_user_gets_no_client_picker(client, world, care):
     login(client, "margaretjones")
-    html = text_of(get(client, "/schedule"))
+    html = text_of(client.get("/schedule"))
     assert 'name="client"' not in html and "All clients" not in html
 
 
@@ -288,25 +281,25 @@ def test_another_clients_visits_never_appear(client, make, world, care):
     make.visit(world.client_a2, datetime(2026, 11, 30, 20, 0, tzinfo=UTC), caregiver_id=care.lucja.id)
     login(client, "margaretjones")
     for query in ("", "&client=all"):
-        html = text_of(get(client, f"/schedule?view=day&date=2026-11-30{query}"))
+        html = text_of(client.get(f"/schedule?view=day&date=2026-11-30{query}"))
         assert "2:00 PM" not in html and "Łucja Nowak" not in html
 
 
 @pytest.mark.parametrize("path", ["/schedule", "/schedule/print", "/schedule.pdf"])
 def test_client_out_of_reach_is_404(client, world, care, path):
     login(client, "margaretjones")
-    assert get(client, f"{path}?client={world.client_a2.id}").status_code == 404
-    assert get(client, f"{path}?client={world.client_b.id}").status_code == 404
-    assert get(client, f"{path}?client=abc").status_code == 404
+    assert client.get(f"{path}?client={world.client_a2.id}").status_code == 404
+    assert client.get(f"{path}?client={world.client_b.id}").status_code == 404
+    assert client.get(f"{path}?client=abc").status_code == 404
 
 
 def test_other_agency_never_sees_agency_a_visits(client, make, world, care):
     make.visit(world.client_b, datetime(2026, 11, 30, 18, 0, tzinfo=UTC))
     login(client, "alicebrown", host=HOST_B)
-    html = text_of(get(client, "/schedule?view=day&date=2026-11-30", host=HOST_B))
+    html = text_of(client.get("/schedule?view=day&date=2026-11-30", host=HOST_B))
     assert "12:00 PM – 2:00 PM" in html
     assert "Ana Torres" not in html and "9:00 AM" not in html
-    assert get(client, f"/schedule?client={world.client_a.id}", host=HOST_B).status_code == 404
+    assert client.get(f"/schedule?client={world.client_a.id}", host=HOST_B).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -317,18 +310,18 @@ def test_switched_off_schedule_is_404(client, make, world, care, path):
     user = make.user(world.a, "quietcousin", name="Quiet Cousin")
     make.link(user, world.client_a, "emergency_contact", show_schedule=False)
     login(client, "quietcousin")
-    assert get(client, path).status_code == 404
+    assert client.get(path).status_code == 404
 
 
 def test_staff_have_no_portal_schedule(client, world, care):
     login(client, "admin")
-    assert get(client, "/schedule").status_code == 404
+    assert client.get("/schedule").status_code == 404
 
 
 def test_signed_out_goes_to_login(client, world):
-    response = get(client, "/schedule?view=week")
+    response = client.get("/schedule?view=week")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
-    assert get(client, "/schedule?view=week", htmx=True).status_code == 401
+    assert client.get("/schedule?view=week", htmx=True).status_code == 401
 
 
 # --- bad input -----------------------------------------------------------------------------------
@@ -351,20 +344,20 @@ def test_signed_out_goes_to_login(client, world):
 def test_bad_query_values_are_400_with_a_message(client, world, care, query, message):
     login(client, "margaretjones")
     for path in ("/schedule", "/schedule/print", "/schedule.pdf"):
-        response = get(client, f"{path}?{query}")
+        response = client.get(f"{path}?{query}")
         assert response.status_code == 400, path
         assert message in text_of(response)
-    fragment = get(client, f"/schedule?{query}", htmx=True)
+    fragment = client.get(f"/schedule?{query}", htmx=True)
     assert fragment.status_code == 400 and "<html" not in text_of(fragment)
 
 
 def test_edges_of_the_calendar_do_not_break(client, world, care):
     login(client, "margaretjones")
     for query in ("view=month&date=2999-12-31", "view=week&date=2999-12-31", "view=day&date=1900-01-01"):
-        response = get(client, f"/schedule?{query}")
+        response = client.get(f"/schedule?{query}")
         assert response.status_code == 200, query
-        assert get(client, link(text_of(response), "next")).status_code == 200
-        assert get(client, link(text_of(response), "prev")).status_code == 200
+        assert client.get(link(text_of(response), "next")).status_code == 200
+        assert client.get(link(text_of(response), "prev")).status_code == 200
 
 
 # --- print ---------------------------------------------------------------------------------------
@@ -372,13 +365,13 @@ def test_edges_of_the_calendar_do_not_break(client, world, care):
 
 def test_print_view_has_no_script_and_a_printer_link_leads_there(client, world, care):
     login(client, "margaretjones")
-    page = text_of(get(client, "/schedule?view=week&date=2026-11-30"))
+    page = text_of(client.get("/schedule?view=week&date=2026-11-30"))
     print_url = re.search(
         r'<a href="(/schedule/print\?[^"]+)"><svg[^>]*><use href="[^"]+#printer"></use></svg>Print', page
     )
     assert print_url, "no printer link"
     assert "view=week" in print_url.group(1) and "date=2026-11-30" in print_url.group(1)
-    response = get(client, unescape(print_url.group(1)))
+    response = client.get(unescape(print_url.group(1)))
     assert response.status_code == 200
     html = text_of(response)
     assert "<script" not in html.lower()
@@ -389,7 +382,7 @@ def test_print_view_has_no_script_and_a_printer_link_leads_there(client, world, 
 
 def test_month_print_starts_each_week_on_a_new_page(client, world, care):
     login(client, "margaretjones")
-    html = text_of(get(client, "/schedule/print?view=month&date=2026-11-01"))
+    html = text_of(client.get("/schedule/print?view=month&date=2026-11-01"))
     assert html.count('<div class="week') == 5  # Nov 2026: five calendar weeks
     css = client.get("/static/css/schedule-print.css").get_data(as_text=True)
     assert ".week+.week{break-before:page}" in css
@@ -408,7 +401,7 @@ def _count_queries(app, client, path) -> tuple[int, str]:
         engine = db.engine
     event.listen(engine, "before_cursor_execute", count)
     try:
-        response = get(client, path)
+        response = client.get(path)
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200

@@ -28,7 +28,7 @@ from app.models import (
 from app.models.statuses import MailStatus
 from app.services.mail import send_due
 from app.tenancy import all_agencies
-from tests.conftest import HOST_A, HOST_B, csrf_token, get_one, in_app, login
+from tests.conftest import HOST_A, HOST_B, get_one, in_app, login
 
 ZONE = ZoneInfo("America/Chicago")  # the test agencies' time zone (the model default)
 NEW = "/schedule/requests/new"
@@ -36,26 +36,6 @@ NEW = "/schedule/requests/new"
 
 def today():
     return utcnow().astimezone(ZONE).date()
-
-
-def get(client, path, host=HOST_A, **headers):
-    return client.get(path, headers={"Host": host, **headers})
-
-
-def post(client, path, data, host=HOST_A, token_from=NEW, follow=False):
-    token = csrf_token(client, token_from, host)
-    return client.post(
-        path, data={**data, "csrf_token": token}, headers={"Host": host}, follow_redirects=follow
-    )
-
-
-def hx_post(client, path, data, host=HOST_A, token_from=NEW, page=None):
-    """An htmx post; `page` is the URL htmx sends as HX-Current-URL (the page the form is on)."""
-    token = csrf_token(client, token_from, host)
-    headers = {"Host": host, "HX-Request": "true", "X-CSRFToken": token}
-    if page:
-        headers["HX-Current-URL"] = f"http://{host}{page}"
-    return client.post(path, data=data, headers=headers)
 
 
 def body(response) -> str:
@@ -124,7 +104,7 @@ def form_data(care, **overrides):
 
 def test_form_offers_only_preferred_caregivers_who_have_worked_with_the_client(client, world, care):
     login(client, "margaretjones")
-    page = body(get(client, NEW))
+    page = body(client.get(NEW))
     assert "Ask for care" in page and "<html" in page
     assert "Ana Torres" in page
     for name in ("Ben Okafor", "Cara Lind", "Dan Ruiz"):
@@ -135,14 +115,14 @@ def test_form_offers_only_preferred_caregivers_who_have_worked_with_the_client(c
 
 def test_form_opens_as_a_dialog_with_htmx(client, world, care):
     login(client, "margaretjones")
-    fragment = assert_fragment(get(client, NEW, **{"HX-Request": "true"}))
+    fragment = assert_fragment(client.get(NEW, htmx=True))
     assert fragment.lstrip().startswith("<dialog open")
     assert 'id="request-form"' in fragment and 'method="dialog"' in fragment
 
 
 def test_requests_page_links_to_the_form(client, world, care):
     login(client, "margaretjones")
-    page = body(get(client, "/schedule/requests"))
+    page = body(client.get("/schedule/requests"))
     assert "No schedule requests yet." in page
     assert f'href="/schedule/requests/new?client={world.client_a.id}"' in page
 
@@ -153,10 +133,10 @@ def test_requests_page_links_to_the_form(client, world, care):
 def test_plain_post_stores_the_request_mails_the_office_and_creates_no_visit(client, world, care, app):
     login(client, "margaretjones")
     visits_before = count(app, Visit)
-    response = post(client, NEW, form_data(care))
+    response = client.post_form(NEW, form_data(care))
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/schedule/requests")
-    page = body(get(client, response.headers["Location"]))
+    page = body(client.get(response.headers["Location"]))
     assert "Your request for Margaret was sent to the office." in page
     assert "Help with a bath and lunch" in page and "Open" in page
     assert "Bathing, Meal preparation" in page and "Preferred caregiver: Ana Torres" in page
@@ -193,7 +173,12 @@ def test_plain_post_stores_the_request_mails_the_office_and_creates_no_visit(cli
 
 def test_htmx_post_answers_a_fragment(client, world, care, app):
     login(client, "margaretjones")
-    response = hx_post(client, NEW, form_data(care), page="/schedule/requests?client=1")
+    response = client.post_form(
+        NEW,
+        form_data(care),
+        headers={"HX-Current-URL": f"http://{HOST_A}/schedule/requests?client=1"},
+        htmx=True,
+    )
     assert response.status_code == 200
     fragment = assert_fragment(response)
     assert "Your request for Margaret was sent to the office." in fragment
@@ -204,7 +189,14 @@ def test_htmx_post_answers_a_fragment(client, world, care, app):
 def test_request_sent_from_the_calendar_refreshes_no_list(client, world, care, app):
     """The calendar page has no request list: an out-of-band list would have no target there."""
     login(client, "margaretjones")
-    fragment = assert_fragment(hx_post(client, NEW, form_data(care), page="/schedule?view=month"))
+    fragment = assert_fragment(
+        client.post_form(
+            NEW,
+            form_data(care),
+            headers={"HX-Current-URL": f"http://{HOST_A}/schedule?view=month"},
+            htmx=True,
+        )
+    )
     assert "Your request for Margaret was sent to the office." in fragment
     assert "request-list" not in fragment and "See my schedule requests" in fragment
     assert count(app, ScheduleRequest) == 1
@@ -215,7 +207,7 @@ def test_mail_falls_back_to_the_agency_address(client, world, care, app):
         session.get(Agency, world.a.id).schedule_request_recipient_id = None
         session.commit()
     login(client, "margaretjones")
-    assert post(client, NEW, form_data(care, preferred_caregiver="", tasks=None)).status_code == 303
+    assert client.post_form(NEW, form_data(care, preferred_caregiver="", tasks=None)).status_code == 303
     assert get_one(app, OutboxMail).to_address == "office@alpha.localhost"
     row = get_one(app, ScheduleRequest)
     assert row.preferred_caregiver_id is None
@@ -253,7 +245,7 @@ def smtp_server(app, monkeypatch):
 
 def test_the_office_mail_arrives_over_smtp(client, world, care, app, smtp_server):
     login(client, "margaretjones")
-    assert post(client, NEW, form_data(care)).status_code == 303
+    assert client.post_form(NEW, form_data(care)).status_code == 303
     with app.app_context(), all_agencies():
         assert send_due() == (1, 0)
         db.session.remove()
@@ -316,13 +308,13 @@ def test_each_bad_input_is_refused_beside_its_field(client, world, care, app, ov
         resolved[key] = value
     login(client, "margaretjones")
 
-    response = post(client, NEW, form_data(care, **resolved))
+    response = client.post_form(NEW, form_data(care, **resolved))
     assert response.status_code == 422
     page = body(response)
     assert message in page
     assert 'aria-invalid="true"' in page or 'id="tasks-error"' in page
 
-    response = hx_post(client, NEW, form_data(care, **resolved))
+    response = client.post_form(NEW, form_data(care, **resolved), htmx=True)
     assert response.status_code == 422
     fragment = assert_fragment(response)
     assert message in fragment and fragment.lstrip().startswith("<form")
@@ -333,7 +325,7 @@ def test_each_bad_input_is_refused_beside_its_field(client, world, care, app, ov
 def test_the_last_day_of_the_horizon_is_accepted(client, world, care, app):
     login(client, "margaretjones")
     day = today() + timedelta(days=90)
-    assert post(client, NEW, form_data(care, date=day.isoformat())).status_code == 303
+    assert client.post_form(NEW, form_data(care, date=day.isoformat())).status_code == 303
     assert count(app, ScheduleRequest) == 1
 
 
@@ -342,20 +334,19 @@ def test_the_last_day_of_the_horizon_is_accepted(client, world, care, app):
 
 def test_emergency_contact_may_request(client, world, care, app):
     login(client, "susanjones")
-    assert post(client, NEW, form_data(care)).status_code == 303
+    assert client.post_form(NEW, form_data(care)).status_code == 303
     assert get_one(app, ScheduleRequest).requested_by_id == world.susan.id
     # Margaret (the client herself) sees Susan's request too.
     client = app.test_client()
     login(client, "margaretjones")
-    assert "Asked by Susan Jones" in body(get(client, "/schedule/requests"))
+    assert "Asked by Susan Jones" in body(client.get("/schedule/requests"))
 
 
 def test_payer_may_not_request(client, world, care):
     login(client, "robertjones")
-    assert get(client, "/schedule/requests").status_code == 404
-    assert get(client, NEW).status_code == 404
-    token = csrf_token(client, "/dashboard")
-    response = client.post(NEW, data={**form_data(care), "csrf_token": token}, headers={"Host": HOST_A})
+    assert client.get("/schedule/requests").status_code == 404
+    assert client.get(NEW).status_code == 404
+    response = client.post_form(NEW, form_data(care), token_from="/dashboard")
     assert response.status_code == 404
 
 
@@ -365,22 +356,21 @@ def test_switched_off_schedule_requests_answer_404(client, world, care, app):
         link.show_schedule_requests = False
         session.commit()
     login(client, "margaretjones")
-    assert get(client, "/schedule/requests").status_code == 404
-    assert get(client, NEW).status_code == 404
-    token = csrf_token(client, "/dashboard")
-    response = client.post(NEW, data={**form_data(care), "csrf_token": token}, headers={"Host": HOST_A})
+    assert client.get("/schedule/requests").status_code == 404
+    assert client.get(NEW).status_code == 404
+    response = client.post_form(NEW, form_data(care), token_from="/dashboard")
     assert response.status_code == 404
     assert count(app, ScheduleRequest) == 0
 
 
 def test_another_clients_id_answers_404(client, world, care):
     login(client, "margaretjones")
-    assert get(client, f"{NEW}?client={world.client_a2.id}").status_code == 404
-    assert get(client, f"{NEW}?client={world.client_b.id}").status_code == 404
+    assert client.get(f"{NEW}?client={world.client_a2.id}").status_code == 404
+    assert client.get(f"{NEW}?client={world.client_b.id}").status_code == 404
 
 
 def test_anonymous_is_sent_to_sign_in(client, world):
-    response = get(client, NEW)
+    response = client.get(NEW)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
@@ -391,7 +381,7 @@ def _send(app, care, username="margaretjones", **overrides):
     """Another browser, signed in as `username`, sends a request."""
     browser = app.test_client()
     login(browser, username)
-    assert post(browser, NEW, form_data(care, **overrides)).status_code == 303
+    assert browser.post_form(NEW, form_data(care, **overrides)).status_code == 303
 
 
 QUEUE = "/admin/schedule-requests"
@@ -404,18 +394,17 @@ def test_queue_lists_open_first_and_staff_mark_handled(client, world, care, app)
     second = get_one(app, ScheduleRequest, care_needed="Second request")
 
     login(client, "admin")
-    page = body(get(client, QUEUE))
+    page = body(client.get(QUEUE))
     assert page.index("First request") < page.index("Second request")
     assert "asked by Margaret Jones" in page and "asked by Susan Jones" in page
 
-    response = post(
-        client,
+    response = client.post_form(
         f"{QUEUE}/{first.id}",
         {"decision": "handled", "staff_note": "Ana will come on that day."},
         token_from=QUEUE,
     )
     assert response.status_code == 303 and response.headers["Location"] == QUEUE
-    page = body(get(client, QUEUE))
+    page = body(client.get(QUEUE))
     assert "marked handled" in page
     assert page.index("Second request") < page.index("First request")  # open ones first
     stored = get_one(app, ScheduleRequest, id=first.id)
@@ -429,7 +418,7 @@ def test_queue_lists_open_first_and_staff_mark_handled(client, world, care, app)
 
     client = app.test_client()
     login(client, "margaretjones")
-    mine = body(get(client, "/schedule/requests"))
+    mine = body(client.get("/schedule/requests"))
     assert "Handled" in mine and "The office handled this request" in mine
     assert "Office note: Ana will come on that day." in mine
 
@@ -439,18 +428,18 @@ def test_staff_decline_with_htmx_swaps_the_row(client, world, care, app):
     row = get_one(app, ScheduleRequest)
     login(client, "admin")
 
-    response = hx_post(client, f"{QUEUE}/{row.id}", {"decision": "declined"}, token_from=QUEUE)
+    response = client.post_form(f"{QUEUE}/{row.id}", {"decision": "declined"}, token_from=QUEUE, htmx=True)
     assert response.status_code == 422
     fragment = assert_fragment(response)
     assert fragment.lstrip().startswith(f'<li id="schedule-request-{row.id}"')
     assert "Say why, so the family knows what to do next." in fragment
     assert get_one(app, ScheduleRequest).status == "open"
 
-    response = hx_post(
-        client,
+    response = client.post_form(
         f"{QUEUE}/{row.id}",
         {"decision": "declined", "staff_note": "No caregiver free that day."},
         token_from=QUEUE,
+        htmx=True,
     )
     assert response.status_code == 200
     fragment = assert_fragment(response)
@@ -459,7 +448,7 @@ def test_staff_decline_with_htmx_swaps_the_row(client, world, care, app):
 
     client = app.test_client()
     login(client, "susanjones")
-    mine = body(get(client, "/schedule/requests"))
+    mine = body(client.get("/schedule/requests"))
     assert "The office declined this request" in mine and "No caregiver free that day." in mine
 
 
@@ -474,7 +463,7 @@ def test_bad_decisions_are_refused(client, world, care, app, data, message):
     _send(app, care)
     row = get_one(app, ScheduleRequest)
     login(client, "admin")
-    response = post(client, f"{QUEUE}/{row.id}", data, token_from=QUEUE)
+    response = client.post_form(f"{QUEUE}/{row.id}", data, token_from=QUEUE)
     assert response.status_code == 422 and message in body(response)
     assert get_one(app, ScheduleRequest).status == "open"
 
@@ -483,9 +472,9 @@ def test_another_agencys_request_is_404(client, world, care, app):
     _send(app, care)
     row = get_one(app, ScheduleRequest)
     login(client, "admin", host=HOST_B)
-    assert "Margaret" not in body(get(client, QUEUE, host=HOST_B))
-    response = post(
-        client, f"{QUEUE}/{row.id}", {"decision": "handled", "staff_note": "x"}, host=HOST_B, token_from=QUEUE
+    assert "Margaret" not in body(client.get(QUEUE, host=HOST_B))
+    response = client.post_form(
+        f"{QUEUE}/{row.id}", {"decision": "handled", "staff_note": "x"}, host=HOST_B, token_from=QUEUE
     )
     assert response.status_code == 404
     assert get_one(app, ScheduleRequest).status == "open"
@@ -494,27 +483,27 @@ def test_another_agencys_request_is_404(client, world, care, app):
 def test_portal_users_cannot_open_the_queue(client, world, care, app):
     _send(app, care)
     login(client, "margaretjones")
-    assert get(client, QUEUE).status_code == 404
+    assert client.get(QUEUE).status_code == 404
 
 
 def test_a_family_member_of_two_clients_picks_the_client(client, world, care, make, app):
     make.link(world.susan, world.client_a2, "emergency_contact")
     login(client, "susanjones")
-    page = body(get(client, f"{NEW}?client={world.client_a.id}"))
+    page = body(client.get(f"{NEW}?client={world.client_a.id}"))
     assert "For Margaret Jones. Ask for someone else:" in page
     assert f'href="/schedule/requests/new?client={world.client_a2.id}"' in page
-    dialog = assert_fragment(get(client, f"{NEW}?client={world.client_a.id}", **{"HX-Request": "true"}))
+    dialog = assert_fragment(client.get(f"{NEW}?client={world.client_a.id}", htmx=True))
     assert 'hx-target="closest dialog"' in dialog
 
     # Harold has no preferred caregiver: the form says so and no id is accepted.
     harold_new = f"{NEW}?client={world.client_a2.id}"
-    page = body(get(client, harold_new))
+    page = body(client.get(harold_new))
     assert "Ana Torres" not in page and "once the office marks caregivers" in page
-    refused = post(client, harold_new, form_data(care), token_from=harold_new)
+    refused = client.post_form(harold_new, form_data(care))
     assert refused.status_code == 422 and "Choose a caregiver from the list" in body(refused)
 
-    response = post(client, harold_new, form_data(care, preferred_caregiver=""), token_from=harold_new)
+    response = client.post_form(harold_new, form_data(care, preferred_caregiver=""))
     assert response.status_code == 303
     assert get_one(app, ScheduleRequest).client_id == world.client_a2.id
-    listing = body(get(client, "/schedule/requests"))
+    listing = body(client.get("/schedule/requests"))
     assert "For Harold Smith" in listing

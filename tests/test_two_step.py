@@ -8,21 +8,14 @@ import pyotp
 from sqlalchemy import select, update
 
 from app.models import Agency, AuditEvent, OutboxMail, User
-from tests.conftest import HOST_A, PASSWORD, csrf_token, in_app, login
-
-H = {"Host": HOST_A}
+from tests.conftest import HOST_A, PASSWORD, in_app, login
 
 
 def _switch_on(client):
-    page = client.get("/two-step", headers=H).get_data(as_text=True)
+    page = client.get("/two-step").get_data(as_text=True)
     key = re.search(r'<code class="key">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
     assert "otpauth://totp/" in page
-    response = client.post(
-        "/two-step",
-        data={"csrf_token": csrf_token(client, "/two-step"), "code": pyotp.TOTP(key).now()},
-        headers=H,
-        follow_redirects=True,
-    )
+    response = client.post_form("/two-step", {"code": pyotp.TOTP(key).now()}, follow=True)
     assert "Two-step sign-in is on." in response.get_data(as_text=True)
     return key
 
@@ -33,9 +26,7 @@ def _next_code(key):
 
 
 def _code_step(client, code, htmx=False):
-    token = csrf_token(client, "/login/two-step")
-    headers = {**H, "HX-Request": "true", "X-CSRFToken": token} if htmx else H
-    return client.post("/login/two-step", data={"csrf_token": token, "code": code}, headers=headers)
+    return client.post_form("/login/two-step", {"code": code}, htmx=htmx)
 
 
 def test_set_up_then_sign_in_needs_the_code(app, client, world):
@@ -45,13 +36,13 @@ def test_set_up_then_sign_in_needs_the_code(app, client, world):
     response = login(fresh, "margaretjones")
     assert response.headers["Location"].endswith("/login/two-step")
     # Password alone does not open the portal.
-    assert fresh.get("/dashboard", headers=H).status_code == 302
+    assert fresh.get("/dashboard").status_code == 302
     wrong = _code_step(fresh, "000000")
     assert wrong.status_code == 422
     assert "That code is not right." in wrong.get_data(as_text=True)
     right = _code_step(fresh, _next_code(key))
     assert right.status_code == 303
-    assert fresh.get("/dashboard", headers=H).status_code == 200
+    assert fresh.get("/dashboard").status_code == 200
 
 
 def test_a_code_cannot_be_used_twice(app, client, world):
@@ -91,19 +82,16 @@ def test_wrong_codes_pause_the_account(app, client, world):
 
 
 def test_code_page_without_a_password_goes_back_to_sign_in(client, world):
-    response = client.get("/login/two-step", headers=H)
+    response = client.get("/login/two-step")
     assert response.status_code == 303 and response.headers["Location"].endswith("/login")
 
 
 def test_switch_off_needs_the_password(app, client, world):
     login(client, "margaretjones")
     _switch_on(client)
-    token = csrf_token(client, "/two-step")
-    bad = client.post(
-        "/two-step", data={"csrf_token": token, "password": "not my password at all"}, headers=H
-    )
+    bad = client.post_form("/two-step", {"password": "not my password at all"})
     assert bad.status_code == 422 and "That is not your current password." in bad.get_data(as_text=True)
-    good = client.post("/two-step", data={"csrf_token": token, "password": PASSWORD}, headers=H)
+    good = client.post_form("/two-step", {"password": PASSWORD})
     assert good.status_code == 303
     assert login(app.test_client(), "margaretjones").headers["Location"].endswith("/dashboard")
 
@@ -116,14 +104,9 @@ def _require_for_staff(app, world):
 
 def _enrolment_link(app, client, to="admin@example.com"):
     """Ask for the confirmation mail on the set-up page and return the link's path."""
-    page = client.get("/two-step", headers=H).get_data(as_text=True)
+    page = client.get("/two-step").get_data(as_text=True)
     assert "E-mail me the link" in page and 'class="key"' not in page
-    sent = client.post(
-        "/two-step/confirm",
-        data={"csrf_token": csrf_token(client, "/two-step")},
-        headers=H,
-        follow_redirects=True,
-    )
+    sent = client.post_form("/two-step/confirm", token_from="/two-step", follow=True)
     assert f"We sent a link to {to}" in sent.get_data(as_text=True)
     with in_app(app) as session:
         mail = session.scalars(select(OutboxMail).where(OutboxMail.to_address == to)).one()
@@ -134,19 +117,19 @@ def _enrolment_link(app, client, to="admin@example.com"):
 def test_agency_can_require_it_for_staff(app, client, world):
     _require_for_staff(app, world)
     login(client, "admin")
-    response = client.get("/admin/", headers=H)
+    response = client.get("/admin/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/two-step")
     link = _enrolment_link(app, client)
-    confirmed = client.get(link, headers=H)
+    confirmed = client.get(link)
     assert confirmed.status_code == 303 and confirmed.headers["Location"].endswith("/two-step")
     _switch_on(client)
-    assert client.get("/admin/", headers=H).status_code == 200
-    page = client.get("/two-step", headers=H).get_data(as_text=True)
+    assert client.get("/admin/").status_code == 200
+    page = client.get("/two-step").get_data(as_text=True)
     assert "cannot be switched off here" in page
     # Portal users are not forced.
     family = app.test_client()
     login(family, "susanjones")
-    assert family.get("/dashboard", headers=H).status_code == 200
+    assert family.get("/dashboard").status_code == 200
 
 
 def test_required_enrolment_needs_the_mailed_link_not_just_the_password(app, client, world):
@@ -157,11 +140,7 @@ def test_required_enrolment_needs_the_mailed_link_not_just_the_password(app, cli
     guessed = pyotp.random_base32()
     with client.session_transaction(base_url=f"http://{HOST_A}") as session:
         session["totp_pending"] = guessed
-    response = client.post(
-        "/two-step",
-        data={"csrf_token": csrf_token(client, "/two-step"), "code": pyotp.TOTP(guessed).now()},
-        headers=H,
-    )
+    response = client.post_form("/two-step", {"code": pyotp.TOTP(guessed).now()})
     assert response.status_code == 422
     with in_app(app) as db_session:
         assert db_session.get(User, world.staff_a.id).totp_secret is None
@@ -169,32 +148,27 @@ def test_required_enrolment_needs_the_mailed_link_not_just_the_password(app, cli
     link = _enrolment_link(app, client)
     other = app.test_client()
     login(other, "margaretjones")
-    assert other.get(link, headers=H).status_code == 404
-    client.post("/logout", data={"csrf_token": csrf_token(client, "/two-step")}, headers=H)
+    assert other.get(link).status_code == 404
+    client.post_form("/logout", token_from="/two-step")
     login(client, "admin")
-    assert client.get(link, headers=H).status_code == 404
+    assert client.get(link).status_code == 404
 
 
 def test_required_enrolment_without_an_email_says_ask_the_owner(app, client, world, make):
     _require_for_staff(app, world)
     make.user(world.a, "carolwhite", role="staff", name="Carol White", email=None)
     login(client, "carolwhite")
-    sent = client.post(
-        "/two-step/confirm",
-        data={"csrf_token": csrf_token(client, "/two-step")},
-        headers=H,
-        follow_redirects=True,
-    )
+    sent = client.post_form("/two-step/confirm", token_from="/two-step", follow=True)
     assert "Ask the agency's owner to add one." in html.unescape(sent.get_data(as_text=True))
 
 
 def test_wrong_passwords_when_switching_off_pause_the_account(app, client, world, monkeypatch):
     login(client, "margaretjones")
     _switch_on(client)
-    token = csrf_token(client, "/two-step")
+    token = client.csrf_token("/two-step")
     for _ in range(app.config["LOGIN_LOCK_THRESHOLD"]):
-        client.post("/two-step", data={"csrf_token": token, "password": "wrong wrong wrong"}, headers=H)
-    refused = client.post("/two-step", data={"csrf_token": token, "password": PASSWORD}, headers=H)
+        client.post("/two-step", data={"csrf_token": token, "password": "wrong wrong wrong"})
+    refused = client.post("/two-step", data={"csrf_token": token, "password": PASSWORD})
     assert refused.status_code == 422 and "account is paused" in refused.get_data(as_text=True)
     with in_app(app) as session:
         user = session.get(User, world.margaret.id)
@@ -212,12 +186,8 @@ def test_welcome_link_signs_in_only_after_the_code(app, client, world):
     fresh = app.test_client()
     path = f"/welcome/{token}"
     new = "kettle orchard velvet lantern"
-    response = fresh.post(
-        path,
-        data={"csrf_token": csrf_token(fresh, path), "new_password": new, "confirm_password": new},
-        headers=H,
-    )
+    response = fresh.post_form(path, {"new_password": new, "confirm_password": new})
     assert response.status_code == 303 and response.headers["Location"].endswith("/login/two-step")
-    assert fresh.get("/dashboard", headers=H).status_code == 302
+    assert fresh.get("/dashboard").status_code == 302
     assert _code_step(fresh, _next_code(key)).status_code == 303
-    assert fresh.get("/dashboard", headers=H).status_code == 200
+    assert fresh.get("/dashboard").status_code == 200
