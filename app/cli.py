@@ -46,11 +46,21 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_group)
 
     @audit_group.command("verify")
-    def audit_verify():
-        """Check the audit hash chain; exits 1 at the first broken event."""
-        from app.services.audit import verify_chain
+    @click.option("--agency", "slug", help="Check this agency's chain only (default: every chain).")
+    def audit_verify(slug):
+        """Check the audit hash chains; names the first broken event of each, and exits 1 if any."""
+        from app.services.audit import chain_breaks
 
-        broken = verify_chain()
-        if broken is not None:
-            raise click.ClickException(f"audit chain broken at event {broken}")
-        click.echo("audit chain intact")
+        agency_id = None
+        if slug is not None:
+            agency_id = db.session.scalar(select(Agency.id).where(Agency.slug == slug))
+            if agency_id is None:
+                raise click.ClickException(f"no agency {slug!r}")
+        breaks = chain_breaks(agency_id)
+        slugs = dict(db.session.execute(select(Agency.id, Agency.slug)).tuples().all())
+        for chain, event_id in sorted(breaks.items(), key=lambda item: item[1]):
+            name = slugs.get(chain, "(no agency)")
+            click.echo(f"{name}: audit chain broken at event {event_id}", err=True)
+        if breaks:
+            raise click.exceptions.Exit(1)
+        click.echo(f"audit chain intact ({slug or 'every agency'})")

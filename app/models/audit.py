@@ -1,4 +1,5 @@
-"""Append-only, hash-chained audit events: each row's hash covers the previous row's hash."""
+"""Append-only, hash-chained audit events: each row's hash covers the previous row's hash in its
+agency's chain (app/services/audit.py writes and verifies them)."""
 
 from datetime import datetime
 
@@ -11,9 +12,10 @@ from app.models.base import UTCDateTime, utcnow
 
 class AuditEvent(db.Model):
     # Not TenantScoped: sign-in failures for unknown names have an agency but no user, and the
-    # chain is global. Reads always filter on agency_id explicitly.
+    # verifier walks every agency's chain at once. Reads always filter on agency_id explicitly.
     __tablename__ = "audit_events"
-    # The chain is per agency: its newest event is found by (agency_id, id).
+    # One chain per agency (events of no agency form their own): its newest event is found by
+    # (agency_id, id).
     __table_args__ = (Index("ix_audit_events_agency_chain", "agency_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
