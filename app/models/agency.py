@@ -8,8 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 from app.models.base import UTCDateTime, utcnow
 
-PAYMENT_GATEWAYS = ("none", "manual", "stripe")
-
 
 class Agency(db.Model):
     __tablename__ = "agencies"

@@ -1,12 +1,22 @@
 """Office forms for people and access."""
 
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from app.auth.passwords import password_problems
 from app.i18n import _, _l
 from app.models.client import RELATIONSHIP_LABELS
-from app.models.statuses import Role
+from app.models.statuses import RequestStatus, Role
+from app.services import schedule_requests as service
 from app.web.forms import Form
 
 
@@ -82,3 +92,65 @@ class TemporaryPasswordForm(Form):
         problems = password_problems(field.data or "")
         if problems:
             raise ValidationError(problems[0])
+
+
+class OfficeSettingsForm(Form):
+    version = HiddenField()  # the settings' version when the form was opened (check_version)
+    name = StringField(
+        _l("Agency name"), validators=[DataRequired(_l("Enter the agency's name.")), Length(max=200)]
+    )
+    contact_email = EmailField(
+        _l("Office e-mail"),
+        validators=[Optional(), Email(_l("Enter an e-mail address like office@example.com."))],
+    )
+    contact_phone = StringField(_l("Office phone"), validators=[Optional(), Length(max=40)])
+    address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=500)])
+    time_zone = SelectField(_l("Time zone"))  # the short friendly list, set per request
+    schedule_request_recipient_id = SelectField(_l("Schedule requests go to"), coerce=int)
+    schedule_request_horizon_days = IntegerField(
+        _l("Requests may be made up to this many days ahead"),
+        validators=[NumberRange(7, 366, _l("Choose between %(min)s and %(max)s days."))],
+    )
+    message_template = TextAreaField(
+        _l("Template for “E-mail the agency”"), validators=[Optional(), Length(max=2000)]
+    )
+    session_idle_minutes = IntegerField(
+        _l("Sign out after this many idle minutes"),
+        validators=[NumberRange(5, 120, _l("Choose between %(min)s and %(max)s minutes."))],
+    )
+    security_questions_enabled = BooleanField(
+        _l("Let portal users reset their password with a security question")
+    )
+    staff_two_factor_required = BooleanField(_l("Require two-step sign-in for office staff"))
+    payment_gateway = SelectField(
+        _l("Online payment"),
+        choices=[
+            ("none", _l("None")),
+            ("manual", _l("Record cheques and transfers by hand")),
+            ("stripe", "Stripe"),
+        ],
+    )
+
+
+class DecisionForm(Form):
+    staff_note = TextAreaField(
+        _l("Note for the family"),
+        validators=[
+            Optional(),
+            Length(max=service.STAFF_NOTE_MAX, message=_l("Please keep the note under %(max)d characters.")),
+        ],
+    )
+
+    def check_decision(self, decision: str | None) -> bool:
+        """The pressed button decides; declining needs a reason the family can read."""
+        self.decision = decision
+        if decision not in service.DECISIONS:
+            self.staff_note.errors = [*self.staff_note.errors, _("Choose Handled or Declined.")]
+            return False
+        if decision == RequestStatus.DECLINED and not (self.staff_note.data or "").strip():
+            self.staff_note.errors = [
+                *self.staff_note.errors,
+                _("Say why, so the family knows what to do next."),
+            ]
+            return False
+        return True

@@ -6,42 +6,16 @@ By-id lookups go through `get_scoped_or_404`, so another agency's request id ans
 
 from flask import g, render_template, request, url_for
 from flask_login import current_user
-from wtforms import TextAreaField
-from wtforms.validators import Length, Optional
 
 from app.auth.policies import AREA_SCHEDULE_REQUESTS
 from app.blueprints.admin import area, bp
-from app.i18n import _, _l
+from app.blueprints.admin.forms import DecisionForm
+from app.i18n import _
 from app.models import ScheduleRequest
 from app.models.statuses import RequestStatus
 from app.services import schedule_requests as service
-from app.web.forms import Form
 from app.web.htmx import done, is_partial_request, render_page
 from app.web.tenancy import get_scoped_or_404
-
-
-class DecisionForm(Form):
-    staff_note = TextAreaField(
-        _l("Note for the family"),
-        validators=[
-            Optional(),
-            Length(max=service.STAFF_NOTE_MAX, message=_l("Please keep the note under %(max)d characters.")),
-        ],
-    )
-
-    def check_decision(self, decision: str | None) -> bool:
-        """The pressed button decides; declining needs a reason the family can read."""
-        self.decision = decision
-        if decision not in service.DECISIONS:
-            self.staff_note.errors = [*self.staff_note.errors, _("Choose Handled or Declined.")]
-            return False
-        if decision == RequestStatus.DECLINED and not (self.staff_note.data or "").strip():
-            self.staff_note.errors = [
-                *self.staff_note.errors,
-                _("Say why, so the family knows what to do next."),
-            ]
-            return False
-        return True
 
 
 def _context(**extra) -> dict:

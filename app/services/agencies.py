@@ -1,0 +1,40 @@
+"""The agency's own settings, changed by its owner.
+
+Operations take the agency and the acting owner, audit what changed, and never commit.
+"""
+
+from app.services import audit
+
+# The office settings an owner edits, in the order of the form.
+OFFICE_SETTINGS = (
+    "name",
+    "contact_email",
+    "contact_phone",
+    "address",
+    "time_zone",
+    "schedule_request_recipient_id",
+    "schedule_request_horizon_days",
+    "message_template",
+    "session_idle_minutes",
+    "security_questions_enabled",
+    "staff_two_factor_required",
+    "payment_gateway",
+)
+REQUIRED_TEXT = ("name", "time_zone", "payment_gateway")  # kept as typed; other empty text becomes NULL
+
+
+def update_office_settings(agency, actor, values: dict) -> list[str]:
+    """Apply the submitted settings; the names of those that changed (audited when any did)."""
+    changed = []
+    for name in OFFICE_SETTINGS:
+        value = values[name]
+        if name == "schedule_request_recipient_id":
+            value = value or None  # 0 in the form: the office e-mail address
+        if isinstance(value, str):
+            value = value.strip() or (value if name in REQUIRED_TEXT else None)
+        if getattr(agency, name) != value:
+            changed.append(name)
+            setattr(agency, name, value)
+    if changed:
+        audit.record("office_settings.changed", actor=actor, target=agency, fields=sorted(changed))
+    return changed
