@@ -12,13 +12,9 @@ import pypdf
 import pytest
 
 from app.services.pdf import html_to_pdf, link_callback
-from tests.conftest import HOST_A, login
+from tests.conftest import login
 
 STATIC = Path(__file__).resolve().parent.parent / "app" / "static"
-
-
-def get(client, path):
-    return client.get(path, headers={"Host": HOST_A})
 
 
 def pdf_text(data: bytes) -> str:
@@ -54,7 +50,7 @@ def lucja_visit(make, world):
 
 def test_month_pdf_of_the_current_view(client, world, lucja_visit):
     login(client, "margaretjones")
-    response = get(client, "/schedule.pdf?view=month&date=2026-11-17")
+    response = client.get("/schedule.pdf?view=month&date=2026-11-17")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/pdf"
     assert response.headers["Content-Disposition"] == 'inline; filename="schedule-2026-11-01.pdf"'
@@ -70,10 +66,10 @@ def test_month_pdf_of_the_current_view(client, world, lucja_visit):
 
 def test_week_and_day_pdfs_name_their_first_day(client, world, lucja_visit):
     login(client, "margaretjones")
-    week = get(client, "/schedule.pdf?view=week&date=2026-12-02")
+    week = client.get("/schedule.pdf?view=week&date=2026-12-02")
     assert 'filename="schedule-2026-11-29.pdf"' in week.headers["Content-Disposition"]
     assert "9:00 AM – 11:00 AM" in pdf_text(week.data)
-    day = get(client, "/schedule.pdf?view=day&date=2026-12-01")
+    day = client.get("/schedule.pdf?view=day&date=2026-12-01")
     assert 'filename="schedule-2026-12-01.pdf"' in day.headers["Content-Disposition"]
     assert "No visits." in pdf_text(day.data) and "Łucja" not in pdf_text(day.data)
 
@@ -81,16 +77,16 @@ def test_week_and_day_pdfs_name_their_first_day(client, world, lucja_visit):
 def test_payer_pdf_of_all_clients(client, make, world, lucja_visit):
     make.visit(world.client_a2, datetime(2026, 11, 30, 20, 0, tzinfo=UTC))
     login(client, "robertjones")
-    text = pdf_text(get(client, "/schedule.pdf?view=day&date=2026-11-30&client=all").data)
+    text = pdf_text(client.get("/schedule.pdf?view=day&date=2026-11-30&client=all").data)
     assert "for Margaret Jones" in text and "for Harold Smith" in text
-    text = pdf_text(get(client, f"/schedule.pdf?view=day&date=2026-11-30&client={world.client_a.id}").data)
+    text = pdf_text(client.get(f"/schedule.pdf?view=day&date=2026-11-30&client={world.client_a.id}").data)
     assert "Harold" not in text
 
 
 def test_pdf_link_on_the_schedule_page_keeps_the_view(client, world, lucja_visit):
     login(client, "margaretjones")
     query = f"view=week&amp;date=2026-11-30&amp;client={world.client_a.id}"
-    html = get(client, f"/schedule?{query.replace('&amp;', '&')}").get_data(as_text=True)
+    html = client.get(f"/schedule?{query.replace('&amp;', '&')}").get_data(as_text=True)
     assert f'href="/schedule.pdf?{query}">' in html
 
 
@@ -156,7 +152,7 @@ def test_a_period_too_big_for_one_pdf_is_refused_with_a_reason(client, world, lu
 
     monkeypatch.setattr(services, "MAX_PDF_VISITS", 1)
     login(client, "margaretjones")
-    response = get(client, "/schedule.pdf?view=month&date=2026-11-01")
+    response = client.get("/schedule.pdf?view=month&date=2026-11-01")
     assert response.status_code == 422
     assert "This view has 2 visits, too many for one PDF" in response.get_data(as_text=True)
-    assert get(client, "/schedule.pdf?view=week&date=2026-11-30").status_code == 200
+    assert client.get("/schedule.pdf?view=week&date=2026-11-30").status_code == 200

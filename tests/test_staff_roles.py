@@ -142,8 +142,7 @@ def dana(make, world):
 
 
 def _post(client, path, data, follow=False):
-    token = csrf_token(client, "/admin/people/new")
-    return client.post(path, data={"csrf_token": token, **data}, headers=H, follow_redirects=follow)
+    return client.post_form(path, data, token_from="/admin/people/new", follow=follow)
 
 
 def _account(app, user):
