@@ -38,7 +38,9 @@ def add_security_headers(response):
         headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
     if request.endpoint == "static":
         return response
-    if current_user.is_authenticated:
+    # is_anonymous reads no column: after the request's commit, is_authenticated (is_active) would
+    # reload the user with one more query on every signed-in page.
+    if not current_user.is_anonymous:
         # A view may allow the browser (only) to keep a response, e.g. a photo; nothing else is kept.
         if not response.cache_control.private:
             headers["Cache-Control"] = "private, no-store"
