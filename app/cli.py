@@ -16,7 +16,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="Do nothing when an agency already exists.")
     def seed_demo_command(scale, if_empty):
         """Load the deterministic demo data (DESIGN.md "Demo data")."""
-        from app.services.demo import seed_demo
+        from app.demo import seed_demo
 
         with all_agencies():
             if db.session.scalar(select(func.count(Agency.id))):

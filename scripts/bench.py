@@ -49,7 +49,7 @@ def main() -> None:
         if len(sys.argv) == 1:
             from flask_migrate import upgrade
 
-            from app.services.demo import seed_demo
+            from app.demo import seed_demo
             from app.tenancy import all_agencies
 
             upgrade()

@@ -22,6 +22,7 @@ MAY_IMPORT = {
     "app.auth": (*BOTTOM,),
     "app.services": (*BOTTOM, "app.tenancy", "app.auth"),
     "app.web": (*BOTTOM, "app.tenancy", "app.auth", "app.services"),
+    "app.demo": (*BOTTOM, "app.tenancy", "app.auth", "app.services"),
 }
 ASSEMBLY = {"app", "app.cli"}
 
