@@ -101,3 +101,103 @@ def test_account_without_a_linked_client_is_told_so(app, client, make, world):
     response = client.get("/dashboard")
     assert response.status_code == 200
     assert "not linked to anyone's care record" in response.get_data(as_text=True)
+
+
+# --- the dashboard costs the same queries whatever the data size -----------------------------------
+
+
+def _lots_of_everything(app, make, world, size):
+    """`size` upcoming visits today and after, outstanding invoices (the client's and the payer's),
+    documents in three categories and messages, inserted in bulk; Margaret has a usual caregiver."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from app.models import Client, Conversation, Document, DocumentCategory, Invoice, Message, Visit
+
+    ana = make.caregiver(world.a, "Ana Torres")
+    file_id = make.stored_file(world.a, b"%PDF-1.4 form", "application/pdf").id
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=30)
+    with in_app(app) as session:
+        session.get(Client, world.client_a.id).usual_caregiver_id = ana.id
+        visits = [
+            {
+                "agency_id": world.a.id,
+                "client_id": client.id,
+                "caregiver_id": ana.id,
+                "version": 1,
+                "starts_at": soon + timedelta(hours=6 * n),
+                "ends_at": soon + timedelta(hours=6 * n + 1),
+                "status": "scheduled" if n % 4 else "completed",
+            }
+            for n in range(size)
+            for client in (world.client_a, world.client_a2)
+        ]
+        session.execute(insert(Visit), visits)
+        invoices = [
+            {
+                "agency_id": world.a.id,
+                "client_id": world.client_a.id,
+                "number": f"INV-{n}",
+                "status": "issued",
+                "total_cents": 10_000,
+                "paid_cents": 0,
+                "version": 1,
+                "issued_at": soon - timedelta(days=n),
+                "billed_to_id": world.robert.id if n % 2 else None,
+                "period_start": soon.date(),
+                "period_end": soon.date(),
+            }
+            for n in range(size)
+        ]
+        session.execute(insert(Invoice), invoices)
+        categories = [DocumentCategory(agency_id=world.a.id, name=f"Category {n}") for n in range(3)]
+        session.add_all(categories)
+        session.flush()
+        session.execute(
+            insert(Document),
+            [
+                {
+                    "agency_id": world.a.id,
+                    "client_id": world.client_a.id,
+                    "category_id": categories[n % 3].id,
+                    "title": f"Form {n}",
+                    "filename": f"form-{n}.pdf",
+                    "file_id": file_id,
+                }
+                for n in range(size)
+            ],
+        )
+        conversation = Conversation(
+            agency_id=world.a.id,
+            client_id=world.client_a.id,
+            subject="Hello",
+            started_by_id=world.margaret.id,
+        )
+        session.add(conversation)
+        session.flush()
+        session.execute(
+            insert(Message),
+            [
+                {
+                    "agency_id": world.a.id,
+                    "conversation_id": conversation.id,
+                    "sender_id": world.staff_a.id,
+                    "body": f"Message {n}",
+                }
+                for n in range(size)
+            ],
+        )
+        session.commit()
+
+
+@pytest.mark.parametrize("username", ["margaretjones", "robertjones"])
+def test_dashboard_costs_at_most_ten_queries_whatever_the_data(app, client, make, world, username):
+    from tests.test_schedule import _count_queries
+
+    login(client, username)
+    small, _ = _count_queries(app, client, "/dashboard")
+    _lots_of_everything(app, make, world, 300)
+    large, html = _count_queries(app, client, "/dashboard")
+    assert large == small <= 10, (small, large)
+    assert "Ana Torres" in html

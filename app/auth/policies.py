@@ -9,7 +9,7 @@ tested and exposed to Jinja, so a hidden button and a refused URL share one rule
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, false, or_, select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.extensions import db
 from app.models import Client, ClientLink, Invoice
@@ -116,13 +116,21 @@ class PortalAccess:
 
     @classmethod
     def for_user(cls, user) -> "PortalAccess":
-        rows = db.session.scalars(
-            select(ClientLink)
-            .join(Client, Client.id == ClientLink.client_id)
-            .where(ClientLink.user_id == user.id, Client.is_active.is_(True))
-            .options(contains_eager(ClientLink.client), selectinload(ClientLink.hidden_categories))
-            .order_by(Client.last_name, Client.first_name)
-        ).all()
+        # One query: each link with its client, the client's usual caregiver and the hidden categories.
+        rows = (
+            db.session.scalars(
+                select(ClientLink)
+                .join(Client, Client.id == ClientLink.client_id)
+                .where(ClientLink.user_id == user.id, Client.is_active.is_(True))
+                .options(
+                    contains_eager(ClientLink.client).joinedload(Client.usual_caregiver),
+                    joinedload(ClientLink.hidden_categories),
+                )
+                .order_by(Client.last_name, Client.first_name)
+            )
+            .unique()
+            .all()
+        )
         return cls({link.client_id: link for link in rows})
 
     def clients(self, section: str | None = None) -> list[Client]:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, joinedload, load_only
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.extensions import db
 from app.models import Caregiver, Client, Visit, VisitTask
@@ -180,11 +180,5 @@ class Today:
 def who_is_coming_today(client: Client, zone: ZoneInfo) -> Today:
     """Today's visits for the client (today in the viewer's `zone`), and the usual caregiver."""
     period = Period.of("day", datetime.now(zone).date())
-    usual = None
-    if client.usual_caregiver_id:
-        usual = db.session.scalar(
-            select(Caregiver)
-            .where(Caregiver.id == client.usual_caregiver_id)
-            .options(load_only(Caregiver.id, Caregiver.first_name, Caregiver.last_name))
-        )
-    return Today(build_schedule([client.id], period, zone), usual)
+    # PortalAccess loads each client with its usual caregiver, so this costs no query there.
+    return Today(build_schedule([client.id], period, zone), client.usual_caregiver)

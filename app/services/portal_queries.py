@@ -22,6 +22,9 @@ from app.models import (
 )
 from app.models.statuses import VisitStatus
 
+# All the rows a query matches, counted before its LIMIT: the count and the first few in one query.
+_TOTAL = func.count().over().label("total")
+
 
 def unread_message_count(user, client_ids: list[int]) -> int:
     if not client_ids:
@@ -62,15 +65,14 @@ def upcoming_visits(client_ids: list[int], limit: int = 5) -> tuple[int, list[Vi
     criteria = and_(
         Visit.client_id.in_(client_ids), Visit.status == VisitStatus.SCHEDULED, Visit.starts_at >= utcnow()
     )
-    count = db.session.scalar(select(func.count(Visit.id)).where(criteria))
-    visits = db.session.scalars(
-        select(Visit)
+    rows = db.session.execute(
+        select(Visit, _TOTAL)
         .where(criteria)
         .options(joinedload(Visit.caregiver))
         .order_by(Visit.starts_at)
         .limit(limit)
     ).all()
-    return count, visits
+    return (rows[0].total if rows else 0), [visit for visit, _total in rows]
 
 
 def invoices_summary(access: PortalAccess, client_id: int, limit: int = 5) -> tuple[int, list[Invoice]]:
@@ -80,11 +82,13 @@ def invoices_summary(access: PortalAccess, client_id: int, limit: int = 5) -> tu
     if link is None or not link_allows(link, INVOICES):
         return 0, []
     outstanding = and_(access.invoices_criterion(client_id), Invoice.is_outstanding)
-    count = db.session.scalar(select(func.count(Invoice.id)).where(outstanding))
-    recent = db.session.scalars(
-        select(Invoice).where(outstanding).order_by(Invoice.issued_at.desc(), Invoice.id.desc()).limit(limit)
+    rows = db.session.execute(
+        select(Invoice, _TOTAL)
+        .where(outstanding)
+        .order_by(Invoice.issued_at.desc(), Invoice.id.desc())
+        .limit(limit)
     ).all()
-    return count, recent
+    return (rows[0].total if rows else 0), [invoice for invoice, _total in rows]
 
 
 def document_counts(access: PortalAccess, client_id: int) -> list[tuple[DocumentCategory, int]]:
