@@ -201,6 +201,22 @@ def test_a_photo_pointing_at_another_agencys_file_is_not_served(client, make, wo
     assert client.get(f"/schedule/caregivers/{lucja.id}/photo", headers={"Host": HOST_A}).status_code == 404
 
 
+@pytest.mark.parametrize("damage", ["missing", "changed"])
+def test_a_photo_lost_or_damaged_on_disk_is_not_served_and_is_logged(
+    client, world, files, visited_by, damage, caplog
+):
+    lucja = visited_by(photo=PNG)
+    path = _on_disk(files, world.a.id, PNG)
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(PNG + b"tampered")
+    login(client, "margaretjones")
+    response = client.get(f"/schedule/caregivers/{lucja.id}/photo", headers={"Host": HOST_A})
+    assert response.status_code == 404
+    assert "stored photo" in caplog.text and "unreadable" in caplog.text
+
+
 def test_the_calendar_knows_who_has_a_photo_without_reading_it(app, client, make, world, files, visited_by):
     lucja = visited_by(photo=PNG)
     ana = make.caregiver(world.a, "Ana Torres")

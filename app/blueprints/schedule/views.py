@@ -8,7 +8,7 @@ the blueprint's before_request has already refused users whose schedule is switc
 
 from datetime import datetime
 
-from flask import abort, g, make_response, request, url_for
+from flask import abort, current_app, g, make_response, request, url_for
 
 from app.auth.policies import SCHEDULE, SCHEDULE_REQUESTS
 from app.blueprints.schedule import bp
@@ -120,7 +120,12 @@ def caregiver_photo(caregiver_id: int):
         abort(404)
     caregiver = get_scoped_or_404(Caregiver, caregiver_id)
     stored = storage.get(g.agency, caregiver.photo_file_id)
-    photo = storage.read(stored) if stored else b""
+    try:
+        photo = storage.read(stored) if stored else b""
+    except (OSError, storage.StoredFileDamaged):
+        # Lost or damaged on disk: the office must hear of it, the family just gets no picture.
+        current_app.logger.exception("caregiver %s: stored photo %s unreadable", caregiver.id, stored.id)
+        photo = b""
     mimetype = storage.image_type(photo)  # from the bytes: only JPEG, PNG and WebP are served
     if mimetype is None:
         abort(404)
