@@ -1,4 +1,9 @@
-"""Test fixtures: one app per session, an emptied database per test, two agencies in every test.
+"""Test fixtures: one app per session, a database left as it was after every test, two agencies in
+every test.
+
+Most tests run inside one outer transaction that is rolled back at the end: the app's commits
+release savepoints on that connection. Tests that need real commits (a second connection, threads,
+a live server, migrations) are marked `commits`, and the tables are emptied after them.
 
 Tests never hold an application context while they make requests (Flask would share `g` and the
 session between the test and the request); factories open a short context, commit, and hand back
@@ -82,6 +87,8 @@ def app(tmp_path_factory, compiled_translations, compressed_static):
             # Test data is thrown away: skip the disk syncs that dominate the suite's time.
             event.listen(db.engine, "connect", _sqlite_fast)
             db.engine.dispose()
+        # A session on a connection already in a transaction works in a savepoint of it.
+        db.session.configure(join_transaction_mode="create_savepoint")
         db.drop_all()
         db.create_all()
     yield app
@@ -106,10 +113,31 @@ def _empty_tables():
 
 
 @pytest.fixture(autouse=True)
-def _clean(app):
-    yield
-    with app.app_context():
-        _empty_tables()
+def _isolated(request, app):
+    if request.node.get_closest_marker("commits") or "live_server" in request.fixturenames:
+        yield
+        with app.app_context():
+            _empty_tables()
+    else:
+        with app.app_context():
+            engine = db.engines[None]
+            connection = engine.connect()
+            outer = connection.begin()
+            if engine.dialect.name == "sqlite":
+                # pysqlite's own transaction handling breaks SAVEPOINT: begin by hand instead.
+                connection.connection.dbapi_connection.isolation_level = None
+                connection.exec_driver_sql("BEGIN")
+            # Every session of the test (factories, requests, the outbox) binds to this connection.
+            db.engines[None] = connection
+        try:
+            yield
+        finally:
+            with app.app_context():
+                db.engines[None] = engine
+            outer.rollback()
+            if engine.dialect.name == "sqlite":
+                connection.connection.dbapi_connection.isolation_level = ""
+            connection.close()
     limiter.reset()
 
 
@@ -336,6 +364,28 @@ def deliver_resets(app) -> int:
 
     with in_app(app):
         return deliver_reset_requests()
+
+
+# What a test's transaction adds around the app's own statements: not the app's work.
+_TRANSACTION_STATEMENT = re.compile(r"\s*(BEGIN|SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b", re.I)
+
+
+@contextmanager
+def recorded_sql(app):
+    """The SQL statements the app runs inside the block, whitespace folded (query-count tests)."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if not _TRANSACTION_STATEMENT.match(statement):
+            statements.append(re.sub(r"\s+", " ", statement).strip())
+
+    with app.app_context():
+        bind = db.engines[None]
+    event.listen(bind, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(bind, "before_cursor_execute", record)
 
 
 def get_one(app, model, **filters):

@@ -119,6 +119,7 @@ def test_a_failed_sign_in_answers_an_error_and_keeps_its_event(client, world, ap
         assert audit.verify_chain() is None
 
 
+@pytest.mark.commits  # another connection or thread writes at the same time
 def test_concurrent_writers_keep_every_chain_unbroken(app, world):
     threads, per_thread = 8, 5
     start = threading.Barrier(threads)
@@ -148,6 +149,7 @@ def test_concurrent_writers_keep_every_chain_unbroken(app, world):
         assert audit.chain_breaks() == {}
 
 
+@pytest.mark.commits  # another connection or thread writes at the same time
 def test_an_agency_writing_its_chain_does_not_hold_up_another(app, world):
     with in_app(app) as session:
         if session.get_bind().dialect.name != "postgresql":

@@ -136,6 +136,7 @@ def test_a_form_without_its_version_is_refused_in_the_readers_language(app, clie
     assert get_one(app, Agency, id=world.a.id).name == "Alpha Home Care"
 
 
+@pytest.mark.commits  # another connection or thread writes at the same time
 @KINDS
 @pytest.mark.parametrize("flushed_in", ["view", "commit"])
 def test_a_save_that_loses_the_race_after_the_check_is_a_409(app, client, world, headers, flushed_in):
@@ -161,6 +162,7 @@ def test_a_save_that_loses_the_race_after_the_check_is_a_409(app, client, world,
     assert "Office settings saved." not in client.get("/admin/settings", headers=H).get_data(as_text=True)
 
 
+@pytest.mark.commits  # another connection or thread writes at the same time
 @KINDS
 def test_a_stale_row_found_at_commit_replaces_the_views_answer_with_a_409(app, client, world, headers):
     # The view has answered 200; only the commit's flush writes this request's change, and by then
@@ -191,6 +193,7 @@ def test_a_unique_clash_found_at_commit_is_a_409(app, client, world, headers):
         assert session.scalar(select(func.count()).where(User.username == "margaretjones")) == 1
 
 
+@pytest.mark.commits  # another connection or thread writes at the same time
 @KINDS
 def test_two_people_created_with_the_same_login_name_at_once(app, client, world, headers):
     # The other request picks the same free name and commits between our check and our insert.

@@ -10,12 +10,11 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.extensions import db
 from app.models import ClientLink, OutboxMail, PasswordResetRequest, User, VisitTask
-from tests.conftest import HOST_A, PASSWORD, deliver_resets, get_one, in_app, login
+from tests.conftest import HOST_A, PASSWORD, deliver_resets, get_one, in_app, login, recorded_sql
 from tests.test_schedule_pdf import pdf_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,18 +154,8 @@ def test_forgot_password_does_not_kill_an_unused_welcome_link(app, client, world
 def _statements(app, client, username) -> list[str]:
     """The SQL one forgot-password post runs, with values and table ids taken out."""
     token = client.csrf_token("/password/forgot")
-    seen = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(re.sub(r"\s+", " ", statement))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_sql(app) as seen:
         response = client.post("/password/forgot", data={"username": username, "csrf_token": token})
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 303
     return seen
 
@@ -378,6 +367,7 @@ def _wrong_answer(name):
     return attempt
 
 
+@pytest.mark.commits  # another connection or thread writes at the same time
 @pytest.mark.parametrize("name", ["nosuchperson", "margaretjones"])
 def test_parallel_wrong_answers_never_500_and_never_pass_the_limit(app, world, name):
     from app.models import Agency, UnknownNameAttempts
@@ -397,6 +387,7 @@ def test_parallel_wrong_answers_never_500_and_never_pass_the_limit(app, world, n
     assert counted == limit
 
 
+@pytest.mark.commits  # another connection or thread writes at the same time
 def test_parallel_wrong_passwords_are_all_counted(app, world):
     def attempt(browser):
         return browser.post_form(

@@ -300,6 +300,7 @@ def test_email_templates_carry_no_health_details(template):
     assert source.startswith("Subject:"), "the first line of a mail template is its subject"
 
 
+@pytest.mark.commits  # another connection or thread writes at the same time
 def test_second_worker_skips_a_mail_another_worker_is_sending(app, world, smtp):
     """On PostgreSQL a row being sent is locked; another worker sends the next one instead."""
     first = queue_reset(app, world)

@@ -11,11 +11,10 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
-from app.extensions import db
 from app.models import Visit, VisitTask
-from tests.conftest import HOST_B, in_app, login
+from tests.conftest import HOST_B, in_app, login, recorded_sql
 
 NOV_30_9AM_CHICAGO = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 PNG = (
@@ -392,18 +391,8 @@ def test_month_print_starts_each_week_on_a_new_page(client, world, care):
 
 
 def _count_queries(app, client, path) -> tuple[int, str]:
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with recorded_sql(app) as statements:
         response = client.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200
     return len(statements), response.get_data(as_text=True)
 
