@@ -100,6 +100,7 @@ def _register_pipeline(app: Flask) -> None:
     from sqlalchemy.exc import IntegrityError
     from sqlalchemy.orm.exc import StaleDataError
 
+    from app.services import audit
     from app.web.access import AGENCY_FREE_ENDPOINTS, enforce_session
     from app.web.errors import answer_conflict
     from app.web.input_guard import refuse_control_characters
@@ -109,6 +110,7 @@ def _register_pipeline(app: Flask) -> None:
     @app.before_request
     def _tenant_and_session():
         agency_free = request.endpoint in AGENCY_FREE_ENDPOINTS
+        audit.note_origin(request.remote_addr)
         if not agency_free:
             enter_request_scope()  # first, so that even an error page names the agency
         refuse_control_characters()  # before the session check or any view reads the request

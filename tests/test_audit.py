@@ -15,7 +15,7 @@ from tests.conftest import in_app, login
 
 def record_and_commit(app, agency_id, action="test.event", **details):
     with in_app(app) as session:
-        event = audit.record(action, agency_id=agency_id, **details)
+        event = audit.record(action, actor=None, agency_id=agency_id, **details)
         session.commit()
         return event.id
 
@@ -91,7 +91,7 @@ def test_flask_audit_verify_names_the_first_break_of_each_agency(app, world):
 
 def test_events_are_written_only_when_the_transaction_commits(app, world):
     with in_app(app) as session:
-        event = audit.record("test.event", agency_id=world.a.id)
+        event = audit.record("test.event", actor=None, agency_id=world.a.id)
         session.flush()
         assert session.scalar(select(func.count(AuditEvent.id))) == 0
         assert count_events(app) == 0  # nor to another connection
@@ -104,7 +104,7 @@ def test_a_rolled_back_transaction_writes_no_events(app, world, query_first):
     with in_app(app) as session:
         if query_first:
             session.scalar(select(func.count(AuditEvent.id)))
-        audit.record("test.event", agency_id=world.a.id)
+        audit.record("test.event", actor=None, agency_id=world.a.id)
         session.rollback()
         session.commit()
     assert count_events(app) == 0
@@ -131,7 +131,7 @@ def test_concurrent_writers_keep_every_chain_unbroken(app, world):
             with app.app_context():
                 start.wait()
                 for i in range(per_thread):
-                    audit.record("test.event", agency_id=agency_id, thread=n, i=i)
+                    audit.record("test.event", actor=None, agency_id=agency_id, thread=n, i=i)
                     if i % 2 == 0:  # some transactions write one event, others two
                         db.session.commit()
                 db.session.commit()
@@ -157,10 +157,10 @@ def test_an_agency_writing_its_chain_does_not_hold_up_another(app, world):
         audit._lock_chains(session, {world.a.id})  # agency A is in the middle of a commit
         with app.app_context():
             db.session.execute(text("SET LOCAL lock_timeout = '2s'"))
-            audit.record("test.event", agency_id=world.b.id)
+            audit.record("test.event", actor=None, agency_id=world.b.id)
             db.session.commit()  # agency B's chain is free
             db.session.execute(text("SET LOCAL lock_timeout = '100ms'"))
-            audit.record("test.event", agency_id=world.a.id)
+            audit.record("test.event", actor=None, agency_id=world.a.id)
             with pytest.raises(OperationalError, match="lock timeout"):
                 db.session.commit()  # agency A's waits for A's commit
             db.session.rollback()

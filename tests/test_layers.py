@@ -99,3 +99,38 @@ def test_the_checker_catches_an_upward_import():
     assert not _allowed("app.blueprints.dashboard.views", "app.blueprints.schedule.services.x")
     assert _allowed("app.blueprints.schedule.views", "app.blueprints.schedule.services")
     assert _allowed("app.web.portal", "app.auth.policies.PortalAccess")
+
+
+# Services, models, the demo and the tenancy net take what they need as arguments: they never read
+# the request, the signed-in user or `g` (app/auth/sessions.py is the one module that manages the
+# browser session, so it may).
+REQUEST_STATE = {"flask.g", "flask.request", "flask.session", "flask_login.current_user"}
+REQUEST_FREE = [
+    p
+    for p in MODULES
+    if _layer(_module_name(p)) in ("app.services", "app.models", "app.demo", "app.tenancy", "app.auth")
+    and _module_name(p) != "app.auth.sessions"
+]
+
+
+def _request_state_read(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module in ("flask", "flask_login"):
+            found += [
+                f"{node.lineno}: {node.module}.{a.name}"
+                for a in node.names
+                if f"{node.module}.{a.name}" in REQUEST_STATE
+            ]
+    return found
+
+
+@pytest.mark.parametrize("path", REQUEST_FREE, ids=[_module_name(p) for p in REQUEST_FREE])
+def test_services_and_models_never_read_the_request(path):
+    assert _request_state_read(path) == []
+
+
+def test_the_request_check_catches_current_user(tmp_path):
+    module = tmp_path / "service.py"
+    module.write_text("from flask import current_app, g\nfrom flask_login import current_user\n")
+    assert _request_state_read(module) == ["1: flask.g", "2: flask_login.current_user"]

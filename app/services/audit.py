@@ -15,8 +15,7 @@ import hashlib
 import hmac
 import json
 
-from flask import current_app, g, has_request_context, request
-from flask_login import current_user
+from flask import current_app
 from sqlalchemy import bindparam, event, select, text
 from sqlalchemy.orm import Session
 
@@ -26,6 +25,7 @@ from app.models import AuditEvent, utcnow
 GENESIS = "0" * 64
 _CHAIN_LOCK = 7_471_001  # advisory-lock class for the audit chains; the agency id is the key
 _QUEUE = "audit.queued"  # key in Session.info: the events this transaction will write
+_ORIGIN = "audit.origin"  # key in Session.info: the address the request came from
 
 
 # Built once, as every audited commit runs them: a chain's newest hash (by the (agency_id, id)
@@ -57,14 +57,21 @@ def _digest(event: AuditEvent) -> str:
     return hmac.new(current_app.config["AUDIT_KEY"].encode(), canonical(event), hashlib.sha256).hexdigest()
 
 
-def record(action: str, *, target=None, client_id=None, actor=None, agency_id=None, **details) -> AuditEvent:
+def note_origin(ip_address: str | None) -> None:
+    """Name the address this session's events come from (the web layer calls it once a request)."""
+    db.session.info[_ORIGIN] = ip_address
+
+
+def record(action: str, *, actor, target=None, client_id=None, agency_id=None, **details) -> AuditEvent:
     """Queue one event (who, when, from where, what) to be written when the transaction commits.
 
-    The returned event gets its id, `prev_hash` and `hash` at the commit."""
-    if actor is None and has_request_context() and current_user.is_authenticated:
-        actor = current_user
+    `actor` is always said, None for the system or someone not signed in; the agency is the actor's,
+    else the target's, else `agency_id`. The returned event gets its id, `prev_hash` and `hash` at
+    the commit."""
     if agency_id is None:
-        agency_id = actor.agency_id if actor is not None else getattr(g.get("agency"), "id", None)
+        owner = actor if actor is not None else target
+        agency_id = getattr(owner, "agency_id", None)
+    session = db.session()
     audit_event = AuditEvent(
         agency_id=agency_id,
         actor_id=actor.id if actor is not None else None,
@@ -72,11 +79,10 @@ def record(action: str, *, target=None, client_id=None, actor=None, agency_id=No
         target_type=type(target).__name__ if target is not None else None,
         target_id=getattr(target, "id", None),
         client_id=client_id,
-        ip_address=request.remote_addr if has_request_context() else None,
+        ip_address=session.info.get(_ORIGIN),
         details=details,
         created_at=utcnow().replace(microsecond=0),
     )
-    session = db.session()
     if not session.in_transaction():
         session.begin()  # the event belongs to a transaction, so a rollback drops it
     session.info.setdefault(_QUEUE, []).append(audit_event)

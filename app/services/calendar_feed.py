@@ -75,7 +75,7 @@ def issue_token(user: User) -> str:
     row = CalendarFeedToken(agency_id=user.agency_id, user_id=user.id, token_hash=hash_token(token))
     db.session.add(row)
     db.session.flush()
-    audit.record("calendar_feed.regenerated" if replaced else "calendar_feed.created", target=row)
+    audit.record("calendar_feed.regenerated" if replaced else "calendar_feed.created", actor=user, target=row)
     return token
 
 
@@ -85,7 +85,7 @@ def revoke_token(user: User) -> bool:
     if not _revoke_all(user):
         return False
     db.session.flush()
-    audit.record("calendar_feed.revoked", target=user)
+    audit.record("calendar_feed.revoked", actor=user, target=user)
     return True
 
 

@@ -69,6 +69,7 @@ def deliver_reset_requests(limit: int = 100) -> int:
         else:
             audit.record(
                 "password.reset_unknown_name",
+                actor=None,
                 agency_id=row.agency_id,
                 username=row.username,
                 requested_from=row.ip_address,

@@ -44,7 +44,13 @@ def authenticate(username: str, password: str) -> User | None:
     user = find_user(username)
     if user is None:
         verify_secret(None, password)
-        audit.record("login.failed", agency_id=g.agency.id, username=(username or "")[:80], reason="unknown")
+        audit.record(
+            "login.failed",
+            actor=None,
+            agency_id=g.agency.id,
+            username=(username or "")[:80],
+            reason="unknown",
+        )
         return None
     if user.locked_until and user.locked_until > utcnow():
         verify_secret(None, password)

@@ -70,7 +70,7 @@ def settings():
             changed["time_zone"] = zone
             user.time_zone = zone
         if changed:
-            audit.record("profile.settings_changed", target=user, changed=sorted(changed))
+            audit.record("profile.settings_changed", actor=user, target=user, changed=sorted(changed))
         # Text size, contrast and language change the whole page: htmx loads it anew.
         fragment = None if changed.keys() & DISPLAY_FIELDS else "profile/_settings_form.html"
         return done(saved_message, url_for("profile.settings"), fragment=fragment, form=form, saved=True)
