@@ -3,9 +3,7 @@
 from sqlalchemy import select
 
 from app.models import Agency, AuditEvent
-from tests.conftest import HOST_A, HOST_B, csrf_token, in_app, login
-
-H = {"Host": HOST_A}
+from tests.conftest import HOST_B, in_app, login
 
 
 def _form(**overrides):
@@ -33,8 +31,7 @@ def test_staff_save_office_settings(app, client, world):
         schedule_request_recipient_id=str(world.staff_a.id),
         security_questions_enabled="y",
     )
-    data["csrf_token"] = csrf_token(client, "/admin/settings")
-    response = client.post("/admin/settings", data=data, headers=H, follow_redirects=True)
+    response = client.post_form("/admin/settings", data, follow=True)
     assert "Office settings saved." in response.get_data(as_text=True)
     with in_app(app) as session:
         agency = session.get(Agency, world.a.id)
@@ -48,8 +45,7 @@ def test_staff_save_office_settings(app, client, world):
 def test_bad_values_are_refused_beside_the_field(app, client, world):
     login(client, "admin")
     data = _form(name="", session_idle_minutes="0", contact_email="nope")
-    data["csrf_token"] = csrf_token(client, "/admin/settings")
-    response = client.post("/admin/settings", data=data, headers=H)
+    response = client.post_form("/admin/settings", data)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Enter the agency&#39;s name." in page
@@ -60,11 +56,10 @@ def test_bad_values_are_refused_beside_the_field(app, client, world):
 def test_recipient_must_be_staff_of_this_agency(app, client, world):
     login(client, "admin")
     data = _form(schedule_request_recipient_id=str(world.staff_b.id))
-    data["csrf_token"] = csrf_token(client, "/admin/settings")
-    assert client.post("/admin/settings", data=data, headers=H).status_code == 422
+    assert client.post_form("/admin/settings", data).status_code == 422
 
 
 def test_each_agency_edits_only_its_own_settings(app, client, world):
     login(client, "admin", host=HOST_B)
-    page = client.get("/admin/settings", headers={"Host": HOST_B}).get_data(as_text=True)
+    page = client.get("/admin/settings", host=HOST_B).get_data(as_text=True)
     assert "Beta Home Care" in page and "Alpha Home Care" not in page

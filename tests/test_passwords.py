@@ -13,7 +13,7 @@ import pytest
 
 from app.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from app.models import User
-from tests.conftest import HOST_A, PASSWORD, csrf_token, get_one, login
+from tests.conftest import PASSWORD, get_one, login
 
 GOOD = "kettle orchard velvet lantern"
 
@@ -24,11 +24,7 @@ def change(client, new, confirm=None, current=PASSWORD, htmx=False):
         "new_password": new,
         "confirm_password": new if confirm is None else confirm,
     }
-    token = csrf_token(client, "/password/change")
-    if htmx:
-        headers = {"Host": HOST_A, "HX-Request": "true", "X-CSRFToken": token}
-        return client.post("/password/change", data=data, headers=headers)
-    return client.post("/password/change", data={**data, "csrf_token": token}, headers={"Host": HOST_A})
+    return client.post_form("/password/change", data, htmx=htmx)
 
 
 def field_tag(body, name):
@@ -171,7 +167,7 @@ def test_only_the_hash_is_stored(app, client, margaret):
 
 
 def test_form_suggests_words_and_lets_password_managers_work(client, margaret):
-    body = client.get("/password/change", headers={"Host": HOST_A}).get_data(as_text=True)
+    body = client.get("/password/change").get_data(as_text=True)
     assert "At least 15 characters. Three or four everyday words are easy to remember." in body
     new = field_tag(body, "new_password")
     assert 'type="password"' in new
@@ -197,15 +193,10 @@ def test_welcome_link_applies_the_same_rules(app, client, world):
         ("my alpha home care account", "Do not use the agency's name"),
         ("passwordstandard", "list of common or breached passwords"),
     ]:
-        page_token = csrf_token(client, path)
-        response = client.post(
-            path,
-            data={"new_password": password, "confirm_password": password, "csrf_token": page_token},
-            headers={"Host": HOST_A},
-        )
+        response = client.post_form(path, {"new_password": password, "confirm_password": password})
         assert response.status_code == 422
         assert_error_next_to(response.get_data(as_text=True), "new_password", message)
-    assert client.get(path, headers={"Host": HOST_A}).status_code == 200  # still unused
+    assert client.get(path).status_code == 200  # still unused
 
 
 def test_agency_name_of_the_host_is_what_counts(app, client, world):

@@ -26,22 +26,8 @@ from app.auth.policies import (
     link_allows,
     link_sees_category,
 )
-from app.extensions import limiter
-from app.models import ClientLink, DocumentCategory, Invoice
-from tests.conftest import _empty_tables, in_app
-
-
-@pytest.fixture(autouse=True)
-def _clean(request):
-    """Overrides conftest's per-test emptying of the database: the pure tests here touch none, and
-    emptying costs ~0.2 s a test on PostgreSQL. Tests that use the app still get it."""
-    app = request.getfixturevalue("app") if "app" in request.fixturenames else None
-    yield
-    if app is not None:
-        with app.app_context():
-            _empty_tables()
-        limiter.reset()
-
+from app.models import ClientLink, DocumentCategory, Invoice, User
+from tests.conftest import in_app
 
 CLIENT_ID, OTHER_CLIENT_ID = 10, 11
 USER_ID, OTHER_PAYER_ID = 20, 21
@@ -308,3 +294,40 @@ def test_invoice_criterion_matches_invoice_visible(app, make, world, holder):
             expected = {i.number for i in every if invoice_visible(holder_link, i)}
             picked = set(session.scalars(select(Invoice.number).where(invoice_criterion(holder_link))))
             assert picked == expected, holder_link.relationship_kind
+
+
+def test_the_sql_twin_of_link_allows_agrees_on_every_section(app, make):
+    """`link_criterion(section)` (lists, the badge) and `link_allows` (one link) give one answer:
+    every relationship, with each tick, with every switch on and each one off in turn."""
+    agency = make.agency("twins", "twins.localhost")
+    client = make.client(agency, "Twin Client")
+    variants = [
+        (kind, care_plan, invoices, off)
+        for kind in ("self", "legal_representative", "emergency_contact", "payer")
+        for care_plan in (False, True)
+        for invoices in (False, True)
+        for off in (None, *SWITCHES)
+    ]
+    with in_app(app) as session:
+        links = {}
+        for n, (kind, care_plan, invoices, off) in enumerate(variants):
+            user = User(agency_id=agency.id, username=f"twin{n}", first_name="T", last_name=str(n))
+            session.add(user)
+            session.flush()
+            row = ClientLink(
+                agency_id=agency.id,
+                user_id=user.id,
+                client_id=client.id,
+                relationship_kind=kind,
+                may_view_care_plan=care_plan,
+                may_view_invoices=invoices,
+                **dict.fromkeys(SWITCHES, True) | ({off: False} if off else {}),
+            )
+            session.add(row)
+            links[n] = row
+        session.flush()
+        for section in SECTIONS:
+            in_sql = set(session.scalars(select(ClientLink.id).where(policies.link_criterion(section))))
+            in_python = {row.id for row in links.values() if policies.link_allows(row, section)}
+            assert in_sql == in_python, section
+        session.rollback()

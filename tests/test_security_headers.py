@@ -16,13 +16,9 @@ import pytest
 
 from app.auth.tokens import make_token
 from app.models import User
-from tests.conftest import HOST_A, csrf_token, in_app, login
+from tests.conftest import HOST_A, in_app, login
 
 STATIC = Path(__file__).resolve().parent.parent / "app" / "static"
-
-
-def get(client, path, host=HOST_A, **headers):
-    return client.get(path, headers={"Host": host, **headers})
 
 
 def csp_directives(response) -> dict[str, list[str]]:
@@ -69,7 +65,7 @@ def assert_strict_csp(response):
 
 @pytest.mark.parametrize("path", ANONYMOUS_PAGES)
 def test_anonymous_answers_carry_the_security_headers(client, world, path):
-    response = get(client, path)
+    response = client.get(path)
     assert_strict_csp(response)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
@@ -79,20 +75,16 @@ def test_anonymous_answers_carry_the_security_headers(client, world, path):
 
 @pytest.mark.parametrize("path", ["/dashboard", "/password/change", "/invoices/999999"])
 def test_signed_in_answers_carry_the_security_headers(signed_in, path):
-    response = get(signed_in, path)
+    response = signed_in.get(path)
     assert_strict_csp(response)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_htmx_fragments_and_refusals_carry_the_security_headers(client, world, app, monkeypatch):
-    fragment = client.post(
-        "/login",
-        data={"username": "x", "password": "y"},
-        headers={"Host": HOST_A, "HX-Request": "true", "X-CSRFToken": csrf_token(client)},
-    )
+    fragment = client.post_form("/login", {"username": "x", "password": "y"}, htmx=True)
     assert fragment.status_code == 422
-    csrf_refused = client.post("/login", data={}, headers={"Host": HOST_A})
+    csrf_refused = client.post("/login", data={})
     assert csrf_refused.status_code == 400
     monkeypatch.setitem(app.config, "RATELIMIT_LOGIN", "1 per minute")
     login(client, "x", "y")
@@ -121,23 +113,23 @@ def assert_nothing_inline(body):
 
 @pytest.mark.parametrize("path", ["/login", "/password/forgot", "/no-such-page"])
 def test_anonymous_pages_have_nothing_the_csp_would_block(client, world, path):
-    assert_nothing_inline(get(client, path).get_data(as_text=True))
+    assert_nothing_inline(client.get(path).get_data(as_text=True))
 
 
 @pytest.mark.parametrize("path", ["/dashboard", "/password/change", "/admin/"])
 def test_signed_in_pages_have_nothing_the_csp_would_block(client, world, path):
     login(client, "admin" if path.startswith("/admin") else "margaretjones")
-    response = get(client, path)
+    response = client.get(path)
     assert response.status_code == 200
     assert_nothing_inline(response.get_data(as_text=True))
 
 
 def test_welcome_page_has_nothing_the_csp_would_block(client, world, app):
-    assert_nothing_inline(get(client, welcome_path(app, world.margaret.id)).get_data(as_text=True))
+    assert_nothing_inline(client.get(welcome_path(app, world.margaret.id)).get_data(as_text=True))
 
 
 def test_htmx_is_configured_for_a_strict_csp(client, world):
-    body = get(client, "/login").get_data(as_text=True)
+    body = client.get("/login").get_data(as_text=True)
     match = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", body)
     assert match
     import json
@@ -190,8 +182,7 @@ def test_session_cookie_is_secure_in_production():
 
 
 def test_sign_out_clears_the_session_cookie(signed_in):
-    token = csrf_token(signed_in, "/dashboard")
-    response = signed_in.post("/logout", data={"csrf_token": token}, headers={"Host": HOST_A})
+    response = signed_in.post_form("/logout", token_from="/dashboard")
     cookie = signed_in.get_cookie("session", domain=HOST_A)
     # Only the flash message may remain; no user id.
     with signed_in.session_transaction(base_url=f"http://{HOST_A}") as s:
@@ -205,13 +196,13 @@ def test_sign_out_clears_the_session_cookie(signed_in):
 
 @pytest.mark.parametrize("path", ["/dashboard", "/password/change", "/no-such-page"])
 def test_signed_in_pages_are_never_stored(signed_in, path):
-    response = get(signed_in, path)
+    response = signed_in.get(path)
     assert response.headers["Cache-Control"] == "private, no-store"
     assert {"hx-request", "cookie"} <= vary(response)
 
 
 def test_signed_in_htmx_fragments_are_never_stored(signed_in):
-    response = get(signed_in, "/password/change", **{"HX-Request": "true"})
+    response = signed_in.get("/password/change", htmx=True)
     assert "<html" not in response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "private, no-store"
     assert {"hx-request", "cookie"} <= vary(response)
@@ -219,20 +210,20 @@ def test_signed_in_htmx_fragments_are_never_stored(signed_in):
 
 def test_staff_pages_are_never_stored(client, world):
     login(client, "admin")
-    response = get(client, "/admin/")
+    response = client.get("/admin/")
     assert response.headers["Cache-Control"] == "private, no-store"
 
 
 def test_pages_with_a_one_time_link_are_never_stored(client, world, app):
     # Anonymous, but they show a login name and carry the session's form token.
-    response = get(client, welcome_path(app, world.margaret.id))
+    response = client.get(welcome_path(app, world.margaret.id))
     assert response.status_code == 200
     assert "no-store" in response.headers["Cache-Control"]
     assert "cookie" in vary(response)
 
 
 def test_login_page_is_never_stored(client, world):
-    response = get(client, "/login")
+    response = client.get("/login")
     assert "no-store" in response.headers["Cache-Control"]
     assert {"hx-request", "cookie"} <= vary(response)
 
@@ -241,8 +232,8 @@ def test_login_page_is_never_stored(client, world):
 
 
 def test_dashboard_is_gzipped_and_small(signed_in):
-    plain = get(signed_in, "/dashboard")
-    response = get(signed_in, "/dashboard", **{"Accept-Encoding": "gzip"})
+    plain = signed_in.get("/dashboard")
+    response = signed_in.get("/dashboard", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response.headers["Content-Encoding"] == "gzip"
     assert "accept-encoding" in vary(response)
@@ -255,13 +246,13 @@ def test_dashboard_is_gzipped_and_small(signed_in):
 
 
 def test_login_page_is_gzipped(client, world):
-    response = get(client, "/login", **{"Accept-Encoding": "gzip"})
+    response = client.get("/login", headers={"Accept-Encoding": "gzip"})
     assert response.headers["Content-Encoding"] == "gzip"
     assert "Sign in" in gzip.decompress(response.get_data()).decode()
 
 
 def test_without_accept_encoding_the_page_is_plain(signed_in):
-    response = get(signed_in, "/dashboard")
+    response = signed_in.get("/dashboard")
     assert "Content-Encoding" not in response.headers
     assert "My Alpha Home Care" in response.get_data(as_text=True)
 
@@ -270,7 +261,7 @@ def test_without_accept_encoding_the_page_is_plain(signed_in):
 
 
 def test_healthz_reports_the_database(client, world):
-    response = get(client, "/healthz")
+    response = client.get("/healthz")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     assert response.get_json() == {"status": "ok", "database": "ok"}
@@ -278,8 +269,8 @@ def test_healthz_reports_the_database(client, world):
 
 def test_healthz_needs_no_agency_and_no_sign_in(client):
     # No agency exists at all: pages answer 400 (no agency here), the health check still answers.
-    assert get(client, "/login", "nowhere.example").status_code == 400
-    response = get(client, "/healthz", "nowhere.example")
+    assert client.get("/login", host="nowhere.example").status_code == 400
+    response = client.get("/healthz", host="nowhere.example")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok"}
     assert "Set-Cookie" not in response.headers

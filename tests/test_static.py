@@ -29,10 +29,6 @@ BROWSER_ENCODINGS = "gzip, deflate, br, zstd"
 FINGERPRINTED = re.compile(r"^/static/(?P<name>.+)\.(?P<digest>[0-9a-f]{12})(?P<ext>\.[a-z]+)$")
 
 
-def get(client, path, **headers):
-    return client.get(path, headers={"Host": HOST_A, **headers})
-
-
 def digest(filename):
     return hashlib.sha256((STATIC / filename).read_bytes()).hexdigest()[:12]
 
@@ -54,7 +50,7 @@ def page_assets(body):
 
 def url_of(client, filename):
     """The URL the login page uses for one of its static files."""
-    stylesheets, scripts = page_assets(get(client, "/login").get_data(as_text=True))
+    stylesheets, scripts = page_assets(client.get("/login").get_data(as_text=True))
     (url,) = [u for u in stylesheets + scripts if u.startswith(f"/static/{filename.rsplit('.', 1)[0]}.")]
     return url
 
@@ -69,7 +65,7 @@ def decode(response):
 
 
 def test_pages_link_each_static_file_by_its_content_hash(client, world):
-    stylesheets, scripts = page_assets(get(client, "/login").get_data(as_text=True))
+    stylesheets, scripts = page_assets(client.get("/login").get_data(as_text=True))
     assert {source_of(url) for url in stylesheets + scripts} == {
         "css/app.css",
         "css/print.css",
@@ -79,7 +75,7 @@ def test_pages_link_each_static_file_by_its_content_hash(client, world):
 
 
 def test_htmx_is_vendored_and_deferred(client, world):
-    body = get(client, "/login").get_data(as_text=True)
+    body = client.get("/login").get_data(as_text=True)
     (tag,) = re.findall(r"<script [^>]*htmx[^>]*></script>", body)
     assert re.search(r'src="/static/vendor/htmx-2\.0\.11\.min\.[0-9a-f]{12}\.js"', tag)
     assert re.search(r"\bdefer\b", tag)
@@ -87,21 +83,21 @@ def test_htmx_is_vendored_and_deferred(client, world):
 
 def test_icon_sprite_is_fingerprinted_and_served(client, world):
     login(client, "margaretjones")
-    body = get(client, "/schedule").get_data(as_text=True)
+    body = client.get("/schedule").get_data(as_text=True)
     uses = set(re.findall(r'<use href="([^"#]+)#[a-z-]+"', body))
     assert len(uses) == 1
     (url,) = uses
     assert source_of(url) == "img/icons.svg"
-    response = get(client, url)
+    response = client.get(url)
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
     assert b'id="printer"' in response.get_data()
 
 
 def test_fingerprinted_files_are_cached_for_a_year(client, world):
-    stylesheets, scripts = page_assets(get(client, "/login").get_data(as_text=True))
+    stylesheets, scripts = page_assets(client.get("/login").get_data(as_text=True))
     for url in stylesheets + scripts:
-        response = get(client, url)
+        response = client.get(url)
         assert response.status_code == 200
         cache = response.cache_control
         assert (cache.max_age, cache.public, cache.immutable) == (ONE_YEAR, True, True), url
@@ -110,7 +106,7 @@ def test_fingerprinted_files_are_cached_for_a_year(client, world):
 
 @pytest.mark.parametrize("query", ["", "?v=0000deadbeef", f"?v={digest('css/app.css')}"])
 def test_the_plain_name_still_works_with_a_short_cache(client, world, query):
-    response = get(client, "/static/css/app.css" + query)
+    response = client.get("/static/css/app.css" + query)
     assert response.status_code == 200
     assert response.get_data() == (STATIC / "css/app.css").read_bytes()
     assert response.cache_control.max_age == 60
@@ -127,12 +123,12 @@ def test_the_plain_name_still_works_with_a_short_cache(client, world, query):
 )
 def test_a_wrong_fingerprint_is_not_found(client, world, path):
     # Never today's file under another immutable name: a cache would keep that pair for a year.
-    assert get(client, path).status_code == 404
+    assert client.get(path).status_code == 404
 
 
 def test_an_unchanged_file_is_revalidated_without_a_body(client, world):
-    first = get(client, "/static/css/app.css")
-    again = get(client, "/static/css/app.css", **{"If-None-Match": first.headers["ETag"]})
+    first = client.get("/static/css/app.css")
+    again = client.get("/static/css/app.css", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
     assert again.get_data() == b""
 
@@ -161,7 +157,7 @@ def test_pdf_templates_may_use_the_fingerprinted_url(app):
 )
 @pytest.mark.parametrize("filename", [HTMX, "css/app.css"])
 def test_each_client_gets_the_smallest_copy_it_accepts(client, world, accept, encoding, filename):
-    response = get(client, url_of(client, filename), **{"Accept-Encoding": accept})
+    response = client.get(url_of(client, filename), headers={"Accept-Encoding": accept})
     assert response.status_code == 200
     assert response.headers.get("Content-Encoding") == encoding
     assert "Accept-Encoding" in response.headers["Vary"]
@@ -174,7 +170,7 @@ def test_compressed_sizes(client, world):
     for filename in (HTMX, "css/app.css"):
         url = url_of(client, filename)
         for accept in ("", "gzip", "br"):
-            sizes[filename, accept] = len(get(client, url, **{"Accept-Encoding": accept}).get_data())
+            sizes[filename, accept] = len(client.get(url, headers={"Accept-Encoding": accept}).get_data())
     assert sizes[HTMX, ""] > 50_000
     assert sizes[HTMX, "gzip"] < 18_000  # 52 KB raw
     assert sizes[HTMX, "br"] < sizes[HTMX, "gzip"]
@@ -192,13 +188,13 @@ def test_compressed_sizes(client, world):
     ],
 )
 def test_content_types(client, world, filename, mimetype):
-    response = get(client, f"/static/{filename}", **{"Accept-Encoding": "gzip"})
+    response = client.get(f"/static/{filename}", headers={"Accept-Encoding": "gzip"})
     assert response.mimetype == mimetype
     assert response.headers["Content-Encoding"] == "gzip"
 
 
 def test_dynamic_pages_are_still_compressed_by_flask(client, world):
-    response = get(client, "/login", **{"Accept-Encoding": "gzip"})
+    response = client.get("/login", headers={"Accept-Encoding": "gzip"})
     assert response.headers["Content-Encoding"] == "gzip"
     assert b"Sign in" in gzip.decompress(response.get_data())
 
@@ -211,7 +207,7 @@ def test_dynamic_pages_are_still_compressed_by_flask(client, world):
 def test_static_files_carry_the_security_headers(client, world, path, accept):
     if path == "fingerprinted":
         path = url_of(client, HTMX)
-    response = get(client, path, **{"Accept-Encoding": accept})
+    response = client.get(path, headers={"Accept-Encoding": accept})
     assert response.status_code == 200
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
@@ -231,7 +227,7 @@ def test_static_files_carry_the_security_headers(client, world, path, accept):
     ],
 )
 def test_nothing_outside_the_static_files_is_served(client, world, path):
-    response = get(client, path)
+    response = client.get(path)
     assert response.status_code == 404
     assert b"SECRET_KEY" not in response.get_data()
 
@@ -244,7 +240,7 @@ def test_static_url_outside_the_static_folder_is_never_opened(client, world, tmp
     relative = os.path.relpath(pipe, app.static_folder)
     url = "/static/" + quote(relative, safe="")
     answers = {}
-    worker = threading.Thread(target=lambda: answers.update(response=get(client, url)), daemon=True)
+    worker = threading.Thread(target=lambda: answers.update(response=client.get(url)), daemon=True)
     worker.start()
     worker.join(3)
     if worker.is_alive():
@@ -292,7 +288,7 @@ def test_a_server_answer_has_one_date_and_the_compressed_copy(server, client, wo
 def test_the_test_client_sees_no_date_from_the_app(client, world):
     # The server adds Date; the app adding one too (send_file, Flask-Compress) made two.
     for path in ("/static/css/app.css", "/static/nope.css", "/login"):
-        assert "Date" not in get(client, path, **{"Accept-Encoding": "gzip"}).headers, path
+        assert "Date" not in client.get(path, headers={"Accept-Encoding": "gzip"}).headers, path
 
 
 # --- building the compressed copies ---------------------------------------------------------------

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import Agency, StoredFile
 from app.services import storage
 from app.tenancy import agency_scope
-from tests.conftest import HOST_A, in_app, login
+from tests.conftest import in_app, login
 from tests.test_migrations import (
     ON_POSTGRES,
     TEST_DATABASE_URL,
@@ -181,7 +181,7 @@ def visited_by(make, world):
 def test_caregiver_photo_is_served_from_storage_privately_for_an_hour(client, world, files, visited_by):
     lucja = visited_by(photo=PNG)
     login(client, "margaretjones")
-    response = client.get(f"/schedule/caregivers/{lucja.id}/photo", headers={"Host": HOST_A})
+    response = client.get(f"/schedule/caregivers/{lucja.id}/photo")
     assert response.status_code == 200 and response.data == PNG
     assert response.mimetype == "image/png" and response.headers["Content-Disposition"] == "inline"
     assert response.cache_control.private and response.cache_control.max_age == 3600
@@ -192,14 +192,14 @@ def test_a_stored_photo_that_is_no_image_is_not_served(client, make, world, file
     page = make.stored_file(world.a, b"<html><script>alert(1)</script>", "image/png")  # a lying type
     lucja = visited_by(photo_file_id=page.id)
     login(client, "margaretjones")
-    assert client.get(f"/schedule/caregivers/{lucja.id}/photo", headers={"Host": HOST_A}).status_code == 404
+    assert client.get(f"/schedule/caregivers/{lucja.id}/photo").status_code == 404
 
 
 def test_a_photo_pointing_at_another_agencys_file_is_not_served(client, make, world, files, visited_by):
     foreign = make.stored_file(world.b, PNG)
     lucja = visited_by(photo_file_id=foreign.id)
     login(client, "margaretjones")
-    assert client.get(f"/schedule/caregivers/{lucja.id}/photo", headers={"Host": HOST_A}).status_code == 404
+    assert client.get(f"/schedule/caregivers/{lucja.id}/photo").status_code == 404
 
 
 @pytest.mark.parametrize("damage", ["missing", "changed"])
@@ -213,7 +213,7 @@ def test_a_photo_lost_or_damaged_on_disk_is_not_served_and_is_logged(
     else:
         path.write_bytes(PNG + b"tampered")
     login(client, "margaretjones")
-    response = client.get(f"/schedule/caregivers/{lucja.id}/photo", headers={"Host": HOST_A})
+    response = client.get(f"/schedule/caregivers/{lucja.id}/photo")
     assert response.status_code == 404
     assert "stored photo" in caplog.text and "unreadable" in caplog.text
 
@@ -223,7 +223,7 @@ def test_the_calendar_knows_who_has_a_photo_without_reading_it(app, client, make
     ana = make.caregiver(world.a, "Ana Torres")
     make.visit(world.client_a, datetime(2026, 12, 1, 15, 0, tzinfo=UTC), caregiver_id=ana.id)
     login(client, "margaretjones")
-    html = client.get("/schedule?view=week&date=2026-11-30", headers={"Host": HOST_A}).get_data(as_text=True)
+    html = client.get("/schedule?view=week&date=2026-11-30").get_data(as_text=True)
     assert f'src="/schedule/caregivers/{lucja.id}/photo"' in html
     assert f"/schedule/caregivers/{ana.id}/photo" not in html
 

@@ -170,15 +170,15 @@ def test_host_resolves_agency(app, world, host, expected):
 
 @pytest.mark.parametrize("path", ["/login", "/password/forgot", "/dashboard", "/admin/"])
 def test_unknown_host_answers_400(client, world, path):
-    response = client.get(path, headers={"Host": "attacker.example"})
+    response = client.get(path, host="attacker.example")
     assert response.status_code == 400
     assert "does not belong to any agency" in response.get_data(as_text=True)
 
 
 def test_named_host_without_default_agency_answers_400(client, make):
     make.agency("alpha", HOST_A)
-    assert client.get("/login", headers={"Host": HOST_A}).status_code == 200
-    assert client.get("/login", headers={"Host": "localhost"}).status_code == 400
+    assert client.get("/login", host=HOST_A).status_code == 200
+    assert client.get("/login", host="localhost").status_code == 400
 
 
 def test_trusted_hosts_setting_is_a_comma_separated_list(monkeypatch):
@@ -191,8 +191,8 @@ def test_trusted_hosts_setting_is_a_comma_separated_list(monkeypatch):
 
 
 def test_requests_see_their_hosts_agency(client, world):
-    assert "Alpha Home Care" in client.get("/login", headers={"Host": HOST_A}).get_data(as_text=True)
-    assert "Beta Home Care" in client.get("/login", headers={"Host": HOST_B}).get_data(as_text=True)
+    assert "Alpha Home Care" in client.get("/login", host=HOST_A).get_data(as_text=True)
+    assert "Beta Home Care" in client.get("/login", host=HOST_B).get_data(as_text=True)
 
 
 # --- a session belongs to one agency ------------------------------------------------------------
@@ -206,14 +206,14 @@ def _session_cookie(client, host):
 
 def test_session_cookie_replayed_on_another_agencys_host_is_not_signed_in(app, client, world):
     assert login(client, "margaretjones").status_code == 303
-    assert client.get("/dashboard", headers={"Host": HOST_A}).status_code == 200
+    assert client.get("/dashboard", host=HOST_A).status_code == 200
     # A browser would not send a host-only cookie to another host; an attacker (or a shared parent
     # cookie domain) can. Replay the very same signed cookie on agency B's host.
     client.set_cookie("session", _session_cookie(client, HOST_A), domain=HOST_B)
-    response = client.get("/dashboard", headers={"Host": HOST_B})
+    response = client.get("/dashboard", host=HOST_B)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
-    htmx = client.get("/dashboard", headers={"Host": HOST_B, "HX-Request": "true"})
+    htmx = client.get("/dashboard", host=HOST_B, htmx=True)
     assert htmx.status_code == 401
     assert htmx.headers["HX-Redirect"].startswith("/login")
 
@@ -222,7 +222,7 @@ def test_agency_b_session_on_agency_a_host_is_not_signed_in(client, world):
     """The other direction: a user of agency B replaying their cookie on agency A's host."""
     assert login(client, "alicebrown", host=HOST_B).status_code == 303
     client.set_cookie("session", _session_cookie(client, HOST_B), domain=HOST_A)
-    response = client.get("/dashboard", headers={"Host": HOST_A})
+    response = client.get("/dashboard", host=HOST_A)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
 
