@@ -139,8 +139,14 @@ def _register_pipeline(app: Flask) -> None:
     @app.context_processor
     def _globals():
         from app.auth import policies
+        from app.web.portal import unread_messages
 
-        return {"agency": g.get("agency"), "policies": policies, "access": g.get("access")}
+        return {
+            "agency": g.get("agency"),
+            "policies": policies,
+            "access": g.get("access"),
+            "unread_messages": unread_messages,
+        }
 
 
 def _register_blueprints(app: Flask) -> None:

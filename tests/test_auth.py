@@ -26,10 +26,8 @@ TOKEN_VALUE_RE = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+|("X-CSRFToken
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def hx_login(client, username, password=PASSWORD, host=HOST_A):
-    return client.post_form(
-        "/login", {"username": username, "password": password}, host=host, token_from="/login", htmx=True
-    )
+def hx_login(client, username, password=PASSWORD):
+    return client.post_form("/login", {"username": username, "password": password}, htmx=True)
 
 
 def path_of(location: str) -> str:
@@ -607,13 +605,8 @@ def test_session_just_under_twelve_hours_still_works(client, world):
     assert_signed_in(client)
 
 
-def test_background_poll_does_not_count_as_activity(client, world, app, monkeypatch):
-    # Until the unread badge exists, mark a page @background as a poll would be marked.
-    from app.web.access import background
-
-    monkeypatch.setattr(app.view_functions["schedule.requests"], "is_background", False, raising=False)
-    background(app.view_functions["schedule.requests"])
-    poll_url = "/schedule/requests"
+def test_background_poll_does_not_count_as_activity(client, world, app):
+    poll_url = "/messages/unread-count"  # the header's badge, polled every minute
     login(client, "margaretjones")
     with session_of(client) as s:
         s["seen_at"] -= 10 * 60

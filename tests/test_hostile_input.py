@@ -38,13 +38,12 @@ from tests.test_routes import (
     _sign_in,
 )
 
-H = {"Host": HOST_A}
 ADDRESS_REFUSED = "The web address contains an invisible control character (such as a NUL byte)."
 FORM_REFUSED = "The form contains an invisible control character (such as a NUL byte) that cannot be stored."
 HUGE_IDS = [2**31, 2**63, 2**64, 9999999999999999999999]
 CONTROLS = ["\x00", "\x01"]
 # Query parameters some view reads (and one none does).
-QUERY_NAMES = ["q", "username", "client", "date", "view", "next"]
+QUERY_NAMES = ["q", "username", "client", "date", "view", "next", "show", "page"]
 # Names of the fields the app's forms show, so each view's own form reads the hostile value.
 FIELD_NAMES = [
     "username",
@@ -69,6 +68,8 @@ FIELD_NAMES = [
     "end_time",
     "decision",
     "client_id",
+    "body",
+    "done",
 ]
 
 
@@ -100,7 +101,7 @@ def _path(rule, number=1, text=None) -> str:
 
 
 def _send(client, method, path, token, data=None, **kw):
-    headers = {**H, "X-CSRFToken": token}
+    headers = {"X-CSRFToken": token}
     if method == "GET":
         return client.get(path, headers=headers, **kw)
     return client.open(path, method=method, headers=headers, data={"csrf_token": token, **(data or {})}, **kw)
@@ -180,7 +181,7 @@ def test_hostile_input_on_every_route_is_refused_without_error(app, client, worl
 
 def test_caregiver_photo_with_an_id_past_2_64_is_404(client, world):
     login(client, "margaretjones")
-    response = client.get("/schedule/caregivers/18446744073709551616/photo", headers=H)
+    response = client.get("/schedule/caregivers/18446744073709551616/photo")
     assert response.status_code == 404
     assert "We could not find that page." in response.get_data(as_text=True)
 
@@ -188,7 +189,7 @@ def test_caregiver_photo_with_an_id_past_2_64_is_404(client, world):
 def test_admin_person_with_an_id_past_2_63_is_404_for_every_action(client, world):
     token = _sign_in(client, "admin")
     base = "/admin/people/9223372036854775808"
-    assert client.get(base, headers=H).status_code == 404
+    assert client.get(base).status_code == 404
     for action in ("credentials", "lock", "reset-email", "temporary-password"):
         response = _send(client, "POST", f"{base}/{action}", token, {"temporary_password": PASSWORD})
         assert response.status_code == 404, action
@@ -197,21 +198,21 @@ def test_admin_person_with_an_id_past_2_63_is_404_for_every_action(client, world
 def test_an_id_has_one_spelling_in_ascii_digits(client, world):
     login(client, "admin")
     own = world.staff_a.id
-    assert client.get(f"/admin/people/{own}", headers=H).status_code == 200
+    assert client.get(f"/admin/people/{own}").status_code == 200
     arabic_indic = "".join(chr(0x0660 + int(d)) for d in str(own))  # int() would read these
-    assert client.get(f"/admin/people/{arabic_indic}", headers=H).status_code == 404
+    assert client.get(f"/admin/people/{arabic_indic}").status_code == 404
 
 
 @pytest.mark.parametrize("value", [str(2**31), str(2**63), "9" * 5000, "1_0", "١"])
 def test_client_query_past_the_range_is_404(client, world, value):
     login(client, "margaretjones")
-    assert client.get(f"/dashboard?client={value}", headers=H).status_code == 404
+    assert client.get(f"/dashboard?client={value}").status_code == 404
 
 
 @pytest.mark.parametrize("value", [str(2**31), str(2**63), "9" * 5000, "-1", " 1"])
 def test_scoped_lookup_refuses_ids_past_the_range(app, world, value):
     """Ids from forms reach `get_scoped_or_404` as text; past the range it answers 404, no query."""
-    with app.test_request_context("/", headers=H):
+    with app.test_request_context("/", headers={"Host": HOST_A}):
         enter_request_scope()
         try:
             with pytest.raises(NotFound):
@@ -260,9 +261,7 @@ def test_huge_client_choice_for_a_new_person_is_refused_beside_the_field(app, cl
 
 
 def test_nul_in_the_login_name_says_what_to_remove_and_signing_in_still_works(client, world):
-    token = csrf_token(client, "/login")
-    data = {"username": "margaret\x00jones", "password": PASSWORD, "csrf_token": token}
-    response = client.post("/login", data=data, headers=H)
+    response = client.post_form("/login", {"username": "margaret\x00jones", "password": PASSWORD})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "<html" in page
@@ -271,9 +270,7 @@ def test_nul_in_the_login_name_says_what_to_remove_and_signing_in_still_works(cl
 
 
 def test_htmx_gets_the_message_as_a_fragment(client, world):
-    token = csrf_token(client, "/login")
-    data = {"username": "\x00", "password": "x", "csrf_token": token}
-    response = client.post("/login", data=data, headers={**H, "HX-Request": "true"})
+    response = client.post_form("/login", {"username": "\x00", "password": "x"}, htmx=True)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "<html" not in page and 'id="error"' in page
@@ -281,10 +278,8 @@ def test_htmx_gets_the_message_as_a_fragment(client, world):
 
 
 def test_the_message_is_in_spanish_for_a_spanish_browser(client, world):
-    headers = {**H, "Accept-Language": "es"}
-    token = csrf_token(client, "/login")
-    data = {"username": "\x00", "password": "x", "csrf_token": token}
-    response = client.post("/login", data=data, headers=headers)
+    headers = {"Accept-Language": "es"}
+    response = client.post_form("/login", {"username": "\x00", "password": "x"}, headers=headers)
     assert response.status_code == 400
     assert "El formulario contiene un carácter de control invisible" in response.get_data(as_text=True)
     response = client.get("/password/forgot/question?username=%00", headers=headers)
@@ -294,8 +289,7 @@ def test_the_message_is_in_spanish_for_a_spanish_browser(client, world):
 
 @pytest.mark.parametrize("char", ["\x7f", "\x85", "\x9f", "\x1b", "\x0b"])
 def test_del_and_c1_controls_are_refused_too(client, world, char):
-    token = csrf_token(client, "/login")
-    response = client.post("/password/forgot", data={"username": f"a{char}", "csrf_token": token}, headers=H)
+    response = client.post_form("/password/forgot", {"username": f"a{char}"}, token_from="/login")
     _assert_refused(response, FORM_REFUSED, repr(char))
 
 
@@ -337,19 +331,19 @@ def test_tabs_and_line_breaks_in_multi_line_text_are_kept(app, make, client, wor
     ["/login?next=%ff", "/password/forgot/question?username=%ff%fe", "/welcome/%ff", "/admin/people/%ff"],
 )
 def test_invalid_utf8_escapes_are_no_error(client, world, url):
-    assert client.get(url, headers=H).status_code < 500
+    assert client.get(url).status_code < 500
 
 
 def test_invalid_utf8_in_a_posted_form_is_no_error(client, world):
     token = csrf_token(client, "/login")
     body = f"username=%ff%fe&password=%c3&csrf_token={token}"
-    response = client.post("/login", data=body, content_type="application/x-www-form-urlencoded", headers=H)
+    response = client.post("/login", data=body, content_type="application/x-www-form-urlencoded")
     assert response.status_code < 500
 
 
 def test_the_refusal_page_keeps_the_agency_and_the_signed_in_header(client, world):
     login(client, "margaretjones")
-    response = client.get("/schedule?view=%00", headers=H)
+    response = client.get("/schedule?view=%00")
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert ADDRESS_REFUSED in html and "Alpha Home Care" in html and "Sign out" in html
@@ -358,8 +352,8 @@ def test_the_refusal_page_keeps_the_agency_and_the_signed_in_header(client, worl
 @pytest.mark.parametrize("path", ["/admin/people/01", "/admin/people/" + "0" * 4000 + "1"])
 def test_an_id_has_one_spelling(client, world, path):
     login(client, "admin")
-    assert client.get(path, headers=H).status_code == 404
-    assert client.get(f"/admin/people/{world.staff_a.id}", headers=H).status_code == 200
+    assert client.get(path).status_code == 404
+    assert client.get(f"/admin/people/{world.staff_a.id}").status_code == 200
 
 
 @pytest.mark.parametrize("value", ["007", "0", " 7", "7 ", "1_0"])
@@ -376,17 +370,11 @@ def test_a_header_that_does_not_parse_is_not_a_500(client, world):
 
     login(client, "margaretjones")
     day = (date.today() + timedelta(days=3)).isoformat()
-    token = csrf_token(client, "/schedule/requests/new")
-    response = client.post(
+    response = client.post_form(
         "/schedule/requests/new",
-        data={
-            "csrf_token": token,
-            "date": day,
-            "start_time": "10:00",
-            "end_time": "12:00",
-            "care_needed": "Help",
-        },
-        headers={**H, "HX-Request": "true", "HX-Current-URL": "http://["},
+        {"date": day, "start_time": "10:00", "end_time": "12:00", "care_needed": "Help"},
+        htmx=True,
+        headers={"HX-Current-URL": "http://["},
     )
     assert response.status_code == 200
     assert "was sent to the office" in response.get_data(as_text=True)
@@ -395,7 +383,6 @@ def test_a_header_that_does_not_parse_is_not_a_500(client, world):
 @pytest.mark.parametrize("code", ["٧٧٧٧٧٧", "１２３４５６", "12 34 5٦"])
 def test_two_step_codes_in_other_digits_are_just_wrong(client, world, code):
     login(client, "margaretjones")
-    token = csrf_token(client, "/two-step")
-    response = client.post("/two-step", data={"csrf_token": token, "code": code}, headers=H)
+    response = client.post_form("/two-step", {"code": code})
     assert response.status_code == 422
     assert "That code does not match." in response.get_data(as_text=True)

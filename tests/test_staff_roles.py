@@ -1,9 +1,10 @@
 """Staff roles: the owner and office staff (DESIGN.md, "People and what each may see").
 
-Office staff run people and schedule requests; only an owner manages staff, office and payment
-settings and reads the audit log, and only an owner acts on a staff or owner account. The matrix
-is unit tested on in-memory users; the HTTP tests show that an office staff member (`carolwhite`,
-as in the demo) gets 404 for each of those and leaves the owner's account as it was.
+Office staff run people, schedule requests and the message inbox; only an owner manages staff,
+office and payment settings and reads the audit log, and only an owner acts on a staff or owner
+account. The matrix is unit tested on in-memory users; the HTTP tests show that an office staff
+member (`carolwhite`, as in the demo) gets 404 for each of those and leaves the owner's account as
+it was.
 """
 
 import pytest
@@ -13,6 +14,7 @@ from app.auth import policies
 from app.auth.policies import (
     AREA_AUDIT,
     AREA_HOME,
+    AREA_MESSAGES,
     AREA_PEOPLE,
     AREA_SCHEDULE_REQUESTS,
     AREA_SETTINGS,
@@ -21,9 +23,7 @@ from app.auth.policies import (
     can_manage,
 )
 from app.models import Agency, OutboxMail, User
-from tests.conftest import HOST_A, csrf_token, get_one, in_app, login
-
-H = {"Host": HOST_A}
+from tests.conftest import get_one, in_app, login
 
 # --- the matrix ---------------------------------------------------------------------------------
 
@@ -36,8 +36,16 @@ OWNER = _user("staff", is_owner=True)
 OFFICE = _user("staff")
 PORTAL = _user("portal")
 MAY_MANAGE = {
-    "owner": {AREA_HOME, AREA_PEOPLE, AREA_SCHEDULE_REQUESTS, AREA_SETTINGS, AREA_STAFF, AREA_AUDIT},
-    "office": {AREA_HOME, AREA_PEOPLE, AREA_SCHEDULE_REQUESTS},
+    "owner": {
+        AREA_HOME,
+        AREA_PEOPLE,
+        AREA_SCHEDULE_REQUESTS,
+        AREA_MESSAGES,
+        AREA_SETTINGS,
+        AREA_STAFF,
+        AREA_AUDIT,
+    },
+    "office": {AREA_HOME, AREA_PEOPLE, AREA_SCHEDULE_REQUESTS, AREA_MESSAGES},
     "portal": set(),
 }
 WHO = {"owner": OWNER, "office": OFFICE, "portal": PORTAL}
@@ -102,9 +110,9 @@ def test_every_admin_endpoint_declares_a_known_area(app):
 
 def test_a_view_without_an_area_is_closed_even_to_the_owner(app, client, world, monkeypatch):
     login(client, "admin")
-    assert client.get("/admin/", headers=H).status_code == 200
+    assert client.get("/admin/").status_code == 200
     monkeypatch.delattr(app.view_functions["admin.index"], "admin_area")
-    assert client.get("/admin/", headers=H).status_code == 404
+    assert client.get("/admin/").status_code == 404
 
 
 # --- over HTTP ----------------------------------------------------------------------------------
@@ -123,6 +131,7 @@ SETTINGS_FORM = {
     "address": "",
     "time_zone": "America/Chicago",
     "schedule_request_recipient_id": "0",
+    "message_recipient_id": "0",
     "schedule_request_horizon_days": "90",
     "message_template": "",
     "session_idle_minutes": "15",
@@ -182,7 +191,7 @@ def test_office_staff_cannot_act_on_staff_accounts(app, client, world, carol, da
 def test_office_staff_see_a_staff_account_read_only(client, world, carol, dana, target):
     person = {"owner": world.staff_a, "other_staff": dana}[target]
     login(client, "carolwhite")
-    response = client.get(f"/admin/people/{person.id}", headers=H)
+    response = client.get(f"/admin/people/{person.id}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert person.username in page
@@ -194,7 +203,7 @@ def test_office_staff_see_a_staff_account_read_only(client, world, carol, dana, 
 def test_office_staff_act_on_portal_users(app, client, world, carol, action):
     before, mails = _account(app, world.margaret), _mail_count(app)
     login(client, "carolwhite")
-    assert client.get(f"/admin/people/{world.margaret.id}", headers=H).status_code == 200
+    assert client.get(f"/admin/people/{world.margaret.id}").status_code == 200
     response = _post(client, f"/admin/people/{world.margaret.id}/{action}", ACTIONS[action])
     assert response.status_code == 303
     _assert_done(app, action, world.margaret, before, mails)
@@ -204,7 +213,7 @@ def test_office_staff_act_on_portal_users(app, client, world, carol, action):
 def test_the_owner_acts_on_office_staff(app, client, world, carol, action):
     before, mails = _account(app, carol), _mail_count(app)
     login(client, "admin")
-    page = client.get(f"/admin/people/{carol.id}", headers=H).get_data(as_text=True)
+    page = client.get(f"/admin/people/{carol.id}").get_data(as_text=True)
     assert f'action="/admin/people/{carol.id}/{action}"' in page
     assert _post(client, f"/admin/people/{carol.id}/{action}", ACTIONS[action]).status_code == 303
     _assert_done(app, action, carol, before, mails)
@@ -212,20 +221,19 @@ def test_the_owner_acts_on_office_staff(app, client, world, carol, action):
 
 def test_office_settings_are_the_owners_alone(app, client, world, carol):
     login(client, "carolwhite")
-    assert client.get("/admin/settings", headers=H).status_code == 404
+    assert client.get("/admin/settings").status_code == 404
     response = _post(client, "/admin/settings", SETTINGS_FORM)
     assert response.status_code == 404
     agency = get_one(app, Agency, id=world.a.id)
     assert (agency.name, agency.payment_gateway) == ("Alpha Home Care", "none")
-    home = client.get("/admin/", headers=H).get_data(as_text=True)
-    assert "/admin/people" in home and "/admin/schedule-requests" in home
+    home = client.get("/admin/").get_data(as_text=True)
+    assert "/admin/people" in home and "/admin/schedule-requests" in home and "/admin/messages" in home
     assert "/admin/settings" not in home
 
     other = app.test_client()
     login(other, "admin")
-    assert "/admin/settings" in other.get("/admin/", headers=H).get_data(as_text=True)
-    token = csrf_token(other, "/admin/settings")
-    saved = other.post("/admin/settings", data={"csrf_token": token, **SETTINGS_FORM}, headers=H)
+    assert "/admin/settings" in other.get("/admin/").get_data(as_text=True)
+    saved = other.post_form("/admin/settings", SETTINGS_FORM)
     assert saved.status_code == 303
     assert get_one(app, Agency, id=world.a.id).payment_gateway == "stripe"
 
@@ -245,7 +253,7 @@ NEW_STAFF = {
 
 def test_only_the_owner_adds_office_staff(app, client, world, carol):
     login(client, "carolwhite")
-    form = client.get("/admin/people/new", headers=H).get_data(as_text=True)
+    form = client.get("/admin/people/new").get_data(as_text=True)
     assert 'value="portal"' in form and 'value="staff"' not in form
     response = _post(client, "/admin/people/new", NEW_STAFF)
     assert response.status_code == 422
@@ -254,7 +262,7 @@ def test_only_the_owner_adds_office_staff(app, client, world, carol):
 
     other = app.test_client()
     login(other, "admin")
-    assert 'value="staff"' in other.get("/admin/people/new", headers=H).get_data(as_text=True)
+    assert 'value="staff"' in other.get("/admin/people/new").get_data(as_text=True)
     assert _post(other, "/admin/people/new", NEW_STAFF).status_code == 303
     created = get_one(app, User, username="erinmoss")
     assert created.role == "staff" and created.is_owner is False

@@ -12,7 +12,7 @@ from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from app.extensions import db
-from app.models import Client, ClientLink, Invoice
+from app.models import Client, ClientLink, Conversation, Invoice
 from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, REL_SELF
 from app.models.statuses import InvoiceStatus
 
@@ -61,6 +61,62 @@ def link_allows(link: ClientLink, section: str) -> bool:
     if section == SCHEDULE_REQUESTS and not link.show_schedule:
         return False
     return getattr(link, _SWITCHES[section])
+
+
+def link_criterion(section: str):
+    """SQL twin of `link_allows` for ClientLink rows (tested to agree on every combination)."""
+    kinds = [kind for kind, sections in CEILINGS.items() if section in sections]
+    allowed = ClientLink.relationship_kind.in_(kinds)
+    if section == CARE_PLAN:
+        return and_(
+            allowed,
+            or_(
+                ClientLink.relationship_kind == REL_SELF,
+                and_(ClientLink.relationship_kind == REL_LEGAL, ClientLink.may_view_care_plan.is_(True)),
+            ),
+        )
+    if section in (INVOICES, PAYMENTS):
+        allowed = and_(
+            allowed,
+            ClientLink.show_invoices.is_(True),
+            or_(ClientLink.relationship_kind != REL_EMERGENCY, ClientLink.may_view_invoices.is_(True)),
+        )
+    if section == SCHEDULE_REQUESTS:
+        allowed = and_(allowed, ClientLink.show_schedule.is_(True))
+    return and_(allowed, getattr(ClientLink, _SWITCHES[section]).is_(True))
+
+
+def reachable_client_ids(user_id, section: str):
+    """SQL: the ids of the active clients whose `section` this user may see (PortalAccess's twin,
+    for a statement that must not first load the links, such as the unread badge)."""
+    return (
+        select(ClientLink.client_id)
+        .join(Client, Client.id == ClientLink.client_id)
+        .where(ClientLink.user_id == user_id, Client.is_active.is_(True), link_criterion(section))
+    )
+
+
+def conversation_visible(link: ClientLink, conversation: Conversation) -> bool:
+    """A thread is the family's, shared by everyone whose messages section is on for the client,
+    unless its starter kept it between themselves and the office."""
+    return (
+        link_allows(link, MESSAGES)
+        and conversation.client_id == link.client_id
+        and (not conversation.is_private or conversation.started_by_id == link.user_id)
+    )
+
+
+def conversation_criterion(user_id, client_ids):
+    """SQL twin of `conversation_visible` over the clients whose messages the user may read."""
+    return and_(
+        Conversation.client_id.in_(client_ids),
+        or_(Conversation.is_private.is_(False), Conversation.started_by_id == user_id),
+    )
+
+
+def starts_private(link: ClientLink) -> bool:
+    """A payer's threads start between the payer and the office (their money, not the family's)."""
+    return link.relationship_kind == REL_PAYER
 
 
 def link_shows_visit_notes(link: ClientLink) -> bool:
@@ -165,10 +221,11 @@ class PortalAccess:
 AREA_HOME = "home"  # the office's overview page
 AREA_PEOPLE = "people"  # portal accounts: add, credentials, reset, temporary password, lock
 AREA_SCHEDULE_REQUESTS = "schedule_requests"  # the office's schedule-request queue
+AREA_MESSAGES = "messages"  # the office inbox: read and answer the families' messages
 AREA_SETTINGS = "settings"  # office settings, payment settings among them
 AREA_STAFF = "staff"  # add or remove staff, change a staff member's role
 AREA_AUDIT = "audit"  # read the audit log
-OFFICE_AREAS = frozenset({AREA_HOME, AREA_PEOPLE, AREA_SCHEDULE_REQUESTS})
+OFFICE_AREAS = frozenset({AREA_HOME, AREA_PEOPLE, AREA_SCHEDULE_REQUESTS, AREA_MESSAGES})
 OWNER_AREAS = frozenset({AREA_SETTINGS, AREA_STAFF, AREA_AUDIT})
 AREAS = OFFICE_AREAS | OWNER_AREAS
 

@@ -32,6 +32,10 @@ class Agency(db.Model):
     )
     schedule_request_horizon_days: Mapped[int] = mapped_column(Integer, default=90)
     message_template: Mapped[str | None] = mapped_column(Text)
+    # Who hears of new portal messages by mail (else the office address).
+    message_recipient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True, ondelete="SET NULL")
+    )
     payment_gateway: Mapped[str] = mapped_column(String(20), default="none")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Bumped on every change: two tabs saving the office settings cannot silently overwrite each other.

@@ -13,6 +13,7 @@ OFFICE_SETTINGS = (
     "address",
     "time_zone",
     "schedule_request_recipient_id",
+    "message_recipient_id",
     "schedule_request_horizon_days",
     "message_template",
     "session_idle_minutes",
@@ -28,7 +29,7 @@ def update_office_settings(agency, actor, values: dict) -> list[str]:
     changed = []
     for name in OFFICE_SETTINGS:
         value = values[name]
-        if name == "schedule_request_recipient_id":
+        if name in ("schedule_request_recipient_id", "message_recipient_id"):
             value = value or None  # 0 in the form: the office e-mail address
         if isinstance(value, str):
             value = value.strip() or (value if name in REQUIRED_TEXT else None)

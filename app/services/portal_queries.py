@@ -4,18 +4,15 @@ Each takes the client ids (or link) that app.auth.policies already allowed, so a
 in one place and these only count and list. Each is one SQL statement whatever the data size.
 """
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import joinedload
 
 from app.auth.policies import DOCUMENTS, INVOICES, PortalAccess, link_allows
 from app.extensions import db
 from app.models import (
-    Conversation,
-    ConversationRead,
     Document,
     DocumentCategory,
     Invoice,
-    Message,
     Signature,
     Visit,
     utcnow,
@@ -24,27 +21,6 @@ from app.models.statuses import VisitStatus
 
 # All the rows a query matches, counted before its LIMIT: the count and the first few in one query.
 _TOTAL = func.count().over().label("total")
-
-
-def unread_message_count(user, client_ids: list[int]) -> int:
-    if not client_ids:
-        return 0
-    read = (
-        select(ConversationRead.last_read_at)
-        .where(
-            ConversationRead.conversation_id == Message.conversation_id, ConversationRead.user_id == user.id
-        )
-        .scalar_subquery()
-    )
-    return db.session.scalar(
-        select(func.count(Message.id))
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            Conversation.client_id.in_(client_ids),
-            Message.sender_id != user.id,
-            or_(read.is_(None), Message.created_at > read),
-        )
-    )
 
 
 def _awaiting_signature(client_ids: list[int]):

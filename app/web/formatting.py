@@ -8,6 +8,7 @@ for his own. Money keeps the US form ($1,234.56) in every language: the agencies
 bill in US dollars.
 """
 
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from babel.dates import get_day_names
 from flask import g
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from app.models.visit import VISIT_STATUS_LABELS
 from app.services.calendar import WEEK_START
@@ -148,7 +150,30 @@ def visit_status(status: str) -> str:
     return str(VISIT_STATUS_LABELS.get(status, status.replace("_", " ").capitalize()))
 
 
+# A web address someone typed: http or https only, up to the next space or angle bracket. Closing
+# punctuation is usually the sentence's ("see https://example.org."), not the address's.
+_WEB_ADDRESS = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}"
+
+
+def linkify(text: str | None) -> Markup:
+    """Plain text made safe for a page, its web addresses clickable. Everything is escaped; only
+    http(s) addresses become links, and those give the other site no handle on our page, no
+    referrer (a thread's address) and no ranking."""
+    if not text:
+        return Markup("")
+    parts, last = [], 0
+    for match in _WEB_ADDRESS.finditer(text):
+        address = match.group().rstrip(_TRAILING)
+        end = match.start() + len(address)
+        parts.append(escape(text[last : match.start()]))
+        parts.append(Markup('<a href="{0}" rel="noopener nofollow noreferrer">{0}</a>').format(address))
+        last = end
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
 def init_formatting(app) -> None:
-    for function in (money, when, period_title, initials, visit_status):
+    for function in (money, when, period_title, initials, visit_status, linkify):
         app.add_template_filter(function)
     app.add_template_global(zone_label)

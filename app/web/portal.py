@@ -9,7 +9,8 @@ switched off for them, answers 404.
 from flask import abort, g, request, session
 from flask_login import current_user
 
-from app.auth.policies import PortalAccess
+from app.auth.policies import MESSAGES, PortalAccess, conversation_criterion
+from app.services.messages import unread_count
 from app.web.access import is_public
 from app.web.input_guard import parse_id
 from app.web.tenancy import get_scoped_or_404
@@ -65,3 +66,16 @@ def get_portal_or_404(model, object_id, section: str, rule=None):
     if rule is not None and not rule(g.access.link(obj.client_id), obj):
         abort(404)
     return obj
+
+
+def unread_messages() -> int | None:
+    """The signed-in portal user's unread messages, for the header badge and the dashboard: one
+    statement, once per request. None when the user reads no messages (or is not a portal user)."""
+    if "unread_messages" not in g:
+        access = g.get("access")
+        if access is None or not access.any_allows(MESSAGES):
+            g.unread_messages = None
+        else:
+            criterion = conversation_criterion(current_user.id, access.client_ids(MESSAGES))
+            g.unread_messages = unread_count(current_user.id, criterion)
+    return g.unread_messages

@@ -6,16 +6,18 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    SearchField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from app.auth.passwords import password_problems
 from app.i18n import _, _l
 from app.models.client import RELATIONSHIP_LABELS
 from app.models.statuses import RequestStatus, Role
+from app.services import messages as messages_service
 from app.services import schedule_requests as service
 from app.web.forms import Form
 
@@ -107,6 +109,11 @@ class OfficeSettingsForm(Form):
     address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=500)])
     time_zone = SelectField(_l("Time zone"))  # the short friendly list, set per request
     schedule_request_recipient_id = SelectField(_l("Schedule requests go to"), coerce=int)
+    message_recipient_id = SelectField(
+        _l("Who hears of new portal messages"),
+        coerce=int,
+        description=_l("They get an e-mail when a family writes, without the message itself."),
+    )
     schedule_request_horizon_days = IntegerField(
         _l("Requests may be made up to this many days ahead"),
         validators=[NumberRange(7, 366, _l("Choose between %(min)s and %(max)s days."))],
@@ -154,3 +161,43 @@ class DecisionForm(Form):
             ]
             return False
         return True
+
+
+# --- the office inbox -----------------------------------------------------------------------------
+
+SEARCH_MAX = 100
+
+
+class InboxSearchForm(Form):
+    """The inbox's search box: a GET form (no CSRF token), read from the query string."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(
+        _l("Search"),
+        description=_l("A client's name, a subject or words from a message."),
+        validators=[
+            Optional(),
+            Length(max=SEARCH_MAX, message=_l("Please search for at most %(max)d characters.")),
+        ],
+    )
+
+
+class StaffReplyForm(Form):
+    body = TextAreaField(
+        _l("Your reply"),
+        validators=[
+            DataRequired(_l("Write your reply.")),
+            Length(
+                max=messages_service.BODY_MAX,
+                message=_l("Please keep your message under %(max)d characters."),
+            ),
+        ],
+    )
+
+
+class ThreadDoneForm(Form):
+    """Mark a thread done ("1") or take it up again ("0"): the pressed button's value."""
+
+    done = StringField(validators=[AnyOf(("0", "1"), message=_l("Choose Mark done or Reopen."))])

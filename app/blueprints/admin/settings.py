@@ -1,4 +1,5 @@
-"""Office settings: the agency's name, contact, time zone, who gets schedule requests, and policies.
+"""Office settings: the agency's name, contact, time zone, who gets schedule requests and who hears
+of new portal messages, and policies.
 
 The form carries the version it was opened at: a save from an older copy (a second tab, another
 owner) is refused with a 409 instead of silently overwriting the newer settings.
@@ -32,12 +33,16 @@ def settings():
         .where(User.agency_id == agency.id, User.role == Role.STAFF, User.is_active.is_(True))
         .order_by(User.last_name, User.first_name)
     ).all()
-    form.schedule_request_recipient_id.choices = [(0, _("The office e-mail address"))] + [
-        (u.id, u.display_name) for u in staff
-    ]
+    recipients = [(0, _("The office e-mail address"))] + [(u.id, u.display_name) for u in staff]
+    form.schedule_request_recipient_id.choices = recipients
+    form.message_recipient_id.choices = recipients
     if request.method == "GET":
         form.schedule_request_recipient_id.data = agency.schedule_request_recipient_id or 0
+        form.message_recipient_id.data = agency.message_recipient_id or 0
     else:
+        if "message_recipient_id" not in request.form:
+            # A form opened before this setting existed keeps the stored choice.
+            form.message_recipient_id.data = agency.message_recipient_id or 0
         # Saved from another tab or by another owner since this form was opened: refuse it whole,
         # before its field errors too, rather than overwrite what they saved. The submitted value
         # itself: a form field with no value submitted would fall back to the row's own version.

@@ -8,6 +8,7 @@ from app.blueprints.admin import area, bp
 from app.extensions import db
 from app.models import Client, ScheduleRequest, User
 from app.models.statuses import RequestStatus, Role
+from app.services import messages
 from app.web.htmx import render_page
 
 
@@ -24,5 +25,6 @@ def index():
                 ScheduleRequest.agency_id == g.agency.id, ScheduleRequest.status == RequestStatus.OPEN
             )
         ),
+        "waiting_messages": messages.office_waiting_count(g.agency),
     }
     return render_page("admin/index.html", counts=counts)

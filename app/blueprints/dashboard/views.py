@@ -1,7 +1,6 @@
 """My <agency>: the icon row and the sections this user may see, with real counts."""
 
 from flask import g
-from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth import policies
@@ -37,7 +36,6 @@ def index():
         client=client,
         link=link,
         clients=access.clients(),
-        unread=portal_queries.unread_message_count(current_user, access.client_ids(policies.MESSAGES)),
         pending_signatures=portal_queries.pending_signature_count(
             [client.id] if allows(policies.SIGNATURES) else []
         ),

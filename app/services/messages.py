@@ -1,0 +1,355 @@
+"""Messages: threads about one client between the family and the office.
+
+A portal user starts a thread (`start_conversation`) or writes in one (`post_message`); staff write
+in any thread of their agency. Every new message tells, by mail through the outbox, whoever else
+reads the thread — the family members who may see it, or the office — by their settings, once per
+thread until they have read it, and never with the message text (no health information in mail).
+Nothing here commits.
+"""
+
+from flask import current_app
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import contains_eager
+
+from app.auth.policies import MESSAGES, conversation_criterion, conversation_visible, link_criterion
+from app.extensions import db
+from app.models import Agency, Client, ClientLink, Conversation, ConversationRead, Message, User, utcnow
+from app.models.statuses import Role
+from app.services import audit
+from app.services.links import AgencyHasNoAddress, agency_url
+from app.services.mail import queue_mail
+
+SUBJECT_MAX = 150
+BODY_MAX = 5000
+
+
+def start_conversation(
+    agency: Agency, client: Client, starter: User, *, subject: str, body: str, private: bool
+) -> Conversation:
+    """A new thread about `client` with its first message; the office hears of it."""
+    now = utcnow()
+    conversation = Conversation(
+        agency_id=agency.id,
+        client_id=client.id,
+        subject=subject.strip(),
+        started_by_id=starter.id,
+        is_private=private,
+        created_at=now,
+        last_message_at=now,
+    )
+    db.session.add(conversation)
+    db.session.flush()
+    audit.record(
+        "conversation.started", actor=starter, target=conversation, client_id=client.id, private=private
+    )
+    post_message(agency, conversation, starter, body, at=now)
+    return conversation
+
+
+def post_message(agency: Agency, conversation: Conversation, sender: User, body: str, *, at=None) -> Message:
+    """Add `body` to the thread as `sender` (a portal user who may read it, or staff) and tell the
+    other side. A family message reopens a thread the office had marked done."""
+    now = at or utcnow()
+    message = Message(
+        agency_id=agency.id,
+        conversation_id=conversation.id,
+        sender_id=sender.id,
+        body=body.strip(),
+        created_at=now,
+    )
+    db.session.add(message)
+    conversation.last_message_at = now
+    if sender.is_staff:
+        conversation.office_read_at = now
+    else:
+        conversation.done_at = conversation.done_by_id = None
+        _mark_read(conversation, sender, now)
+    db.session.flush()
+    audit.record("message.sent", actor=sender, target=message, client_id=conversation.client_id)
+    _notify_readers(agency, conversation, sender, now)
+    if not sender.is_staff:
+        _notify_office(agency, conversation, sender, now)
+    return message
+
+
+def mark_read(conversation: Conversation, reader: User) -> None:
+    """The portal user has seen every message of the thread so far."""
+    _mark_read(conversation, reader, utcnow())
+    db.session.flush()
+
+
+def mark_office_read(conversation: Conversation) -> None:
+    conversation.office_read_at = utcnow()
+    db.session.flush()
+
+
+def mark_done(conversation: Conversation, staff: User, done: bool = True) -> None:
+    """The office has dealt with the thread (or takes it up again)."""
+    conversation.done_at = utcnow() if done else None
+    conversation.done_by_id = staff.id if done else None
+    db.session.flush()
+    audit.record(
+        "conversation.done" if done else "conversation.reopened",
+        actor=staff,
+        target=conversation,
+        client_id=conversation.client_id,
+    )
+
+
+def _read_row(conversation: Conversation, user: User) -> ConversationRead:
+    row = db.session.scalar(
+        select(ConversationRead).where(
+            ConversationRead.conversation_id == conversation.id, ConversationRead.user_id == user.id
+        )
+    )
+    if row is None:
+        row = ConversationRead(
+            agency_id=conversation.agency_id, conversation_id=conversation.id, user_id=user.id
+        )
+        db.session.add(row)
+    return row
+
+
+def _mark_read(conversation: Conversation, user: User, when) -> None:
+    _read_row(conversation, user).last_read_at = when
+
+
+def _told_since_read(notified_at, read_at) -> bool:
+    return notified_at is not None and (read_at is None or read_at < notified_at)
+
+
+def readers(conversation: Conversation) -> list[tuple[User, ClientLink]]:
+    """The portal users who may read this thread now, with their link to its client."""
+    links = db.session.scalars(
+        select(ClientLink)
+        .join(User, User.id == ClientLink.user_id)
+        .where(
+            ClientLink.client_id == conversation.client_id,
+            User.is_active.is_(True),
+            User.role == Role.PORTAL,
+            link_criterion(MESSAGES),
+        )
+        .options(contains_eager(ClientLink.user))
+    ).all()
+    return [(link.user, link) for link in links if conversation_visible(link, conversation)]
+
+
+def _notify_readers(agency: Agency, conversation: Conversation, sender: User, now) -> None:
+    others = [user for user, _link in readers(conversation) if user.id != sender.id]
+    wanting = [user for user in others if user.notify_messages and user.email]
+    if not wanting:
+        return
+    marks = {
+        row.user_id: row
+        for row in db.session.scalars(
+            select(ConversationRead).where(
+                ConversationRead.conversation_id == conversation.id,
+                ConversationRead.user_id.in_([user.id for user in wanting]),
+            )
+        )
+    }
+    link = _link(agency, "messages.thread", conversation_id=conversation.id)
+    if link is None:
+        return
+    for user in wanting:
+        row = marks.get(user.id)
+        if row is not None and _told_since_read(row.notified_at, row.last_read_at):
+            continue  # told already; told again once they have read the thread
+        if row is None:
+            row = ConversationRead(agency_id=agency.id, conversation_id=conversation.id, user_id=user.id)
+            db.session.add(row)
+        row.notified_at = now
+        queue_mail(user.email, "new_message", agency=agency, locale=user.language, link=link)
+    db.session.flush()
+
+
+def office_recipient(agency: Agency) -> tuple[str | None, str | None]:
+    """Who in the office hears of new messages: the staff member chosen in office settings, else
+    the office address. The address and its reader's language (None: not known)."""
+    if agency.message_recipient_id:
+        staff = db.session.scalar(
+            select(User).where(
+                User.id == agency.message_recipient_id,
+                User.agency_id == agency.id,
+                User.role == Role.STAFF,
+                User.is_active.is_(True),
+            )
+        )
+        if staff is not None and staff.email:
+            return staff.email, staff.language
+    return agency.contact_email, None
+
+
+def _notify_office(agency: Agency, conversation: Conversation, sender: User, now) -> None:
+    if _told_since_read(conversation.office_notified_at, conversation.office_read_at):
+        return
+    address, language = office_recipient(agency)
+    if not address:
+        current_app.logger.warning("agency %s has no address for portal messages", agency.slug)
+        return
+    link = _link(agency, "admin.message_thread", conversation_id=conversation.id)
+    if link is None:
+        return
+    conversation.office_notified_at = now
+    queue_mail(address, "new_message_office", agency=agency, locale=language, sender=sender, link=link)
+
+
+def _link(agency: Agency, endpoint: str, **values) -> str | None:
+    try:
+        return agency_url(agency, endpoint, **values)
+    except AgencyHasNoAddress:
+        # The message is kept and shows in the portal; only the mail about it cannot name a link.
+        current_app.logger.error("agency %s has no host: message mail not sent", agency.slug)
+        return None
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+# All the rows a query matches, counted before its LIMIT: the count and one page in one query.
+_TOTAL = func.count().over().label("total")
+
+
+def _unread_by(user_id):
+    """Per thread: how many messages someone else wrote after `user_id` last read it."""
+    # Correlated to the message row (not the thread), so it stays one row per message.
+    read = (
+        select(ConversationRead.last_read_at)
+        .where(
+            ConversationRead.conversation_id == Message.conversation_id, ConversationRead.user_id == user_id
+        )
+        .scalar_subquery()
+    )
+    return (
+        select(func.count(Message.id))
+        .where(
+            Message.conversation_id == Conversation.id,
+            Message.sender_id != user_id,
+            or_(read.is_(None), Message.created_at > read),
+        )
+        .scalar_subquery()
+    )
+
+
+def portal_threads(user: User, criterion, page: int, per_page: int = 20):
+    """One page of the threads `criterion` allows, newest first: (total, [(thread, unread)])."""
+    unread = _unread_by(user.id).label("unread")
+    rows = db.session.execute(
+        select(Conversation, unread, _TOTAL)
+        .join(Client, Client.id == Conversation.client_id)
+        .where(criterion)
+        .options(contains_eager(Conversation.client))
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return (rows[0].total if rows else 0), [(row.Conversation, row.unread) for row in rows]
+
+
+def unread_count(user_id, criterion) -> int:
+    """How many messages in the threads `criterion` allows are unread by this user: one statement."""
+    return db.session.scalar(_unread_count(user_id, criterion))
+
+
+def unread_badge(user_id, reachable) -> tuple[bool, int]:
+    """For the polled badge, in one statement: does the user read any client's messages (the ids in
+    the `reachable` select), and how many of theirs are unread."""
+    count = _unread_count(user_id, conversation_criterion(user_id, reachable)).scalar_subquery()
+    allowed, unread = db.session.execute(select(reachable.exists(), count)).one()
+    return bool(allowed), unread
+
+
+def _unread_count(user_id, criterion):
+    read = (
+        select(ConversationRead.last_read_at)
+        .where(
+            ConversationRead.conversation_id == Message.conversation_id, ConversationRead.user_id == user_id
+        )
+        .scalar_subquery()
+    )
+    return (
+        select(func.count(Message.id))
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(criterion, Message.sender_id != user_id, or_(read.is_(None), Message.created_at > read))
+    )
+
+
+def thread_messages(conversation: Conversation, limit: int = 200) -> list[Message]:
+    """The thread's latest `limit` messages, oldest first, with their senders."""
+    newest = db.session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation.id)
+        .options(contains_eager(Message.sender))
+        .join(User, User.id == Message.sender_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    ).all()
+    return newest[::-1]
+
+
+def office_threads(
+    agency: Agency, *, search: str = "", show: str = "open", page: int = 1, per_page: int = 25
+):
+    """The office inbox: threads waiting for the office first (a family message it has not read),
+    then the rest, newest first; `show` is "open", "done" or "all"; `search` matches the client's
+    name, the subject or a message. (total, [(thread, waiting)])."""
+    waiting = case(
+        (
+            or_(
+                Conversation.office_read_at.is_(None),
+                Conversation.office_read_at < Conversation.last_message_at,
+            ),
+            1,
+        ),
+        else_=0,
+    ).label("waiting")
+    criteria = [Conversation.agency_id == agency.id]
+    if show == "open":
+        criteria.append(Conversation.done_at.is_(None))
+    elif show == "done":
+        criteria.append(Conversation.done_at.is_not(None))
+    if search:
+        pattern = f"%{_escape_like(search.lower())}%"
+        in_messages = (
+            select(Message.id)
+            .where(
+                Message.conversation_id == Conversation.id,
+                func.lower(Message.body).like(pattern, escape="\\"),
+            )
+            .exists()
+        )
+        criteria.append(
+            or_(
+                func.lower(Client.first_name + " " + Client.last_name).like(pattern, escape="\\"),
+                func.lower(Conversation.subject).like(pattern, escape="\\"),
+                in_messages,
+            )
+        )
+    rows = db.session.execute(
+        select(Conversation, waiting, _TOTAL)
+        .join(Client, Client.id == Conversation.client_id)
+        .join(User, User.id == Conversation.started_by_id)
+        .where(and_(*criteria))
+        .options(contains_eager(Conversation.client), contains_eager(Conversation.started_by))
+        .order_by(waiting.desc(), Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return (rows[0].total if rows else 0), [(row.Conversation, bool(row.waiting)) for row in rows]
+
+
+def office_waiting_count(agency: Agency) -> int:
+    """Open threads with a family message the office has not read (the admin home's count)."""
+    return db.session.scalar(
+        select(func.count(Conversation.id)).where(
+            Conversation.agency_id == agency.id,
+            Conversation.done_at.is_(None),
+            or_(
+                Conversation.office_read_at.is_(None),
+                Conversation.office_read_at < Conversation.last_message_at,
+            ),
+        )
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

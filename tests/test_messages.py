@@ -1,0 +1,462 @@
+"""The portal's messages: threads shared by the family (or kept between one person and the office),
+the compose page behind the header's envelope, replies, notifications by mail without the text, and
+the polled unread badge with its ETag."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Agency, Conversation, ConversationRead, Message, OutboxMail, User, utcnow
+from app.services import messages as service
+from tests.conftest import HOST_B, in_app, login, recorded_sql
+from tests.test_outbox import body as mail_body
+from tests.test_outbox import run_outbox
+from tests.test_outbox import smtp as smtp  # noqa: PLC0414 (the SMTP server fixture)
+
+SECRET_WORDS = "the insulin dose changed on Tuesday"
+
+
+def set_columns(app, model, row_id, **columns):
+    with in_app(app) as session:
+        row = session.get(model, row_id)
+        for name, value in columns.items():
+            setattr(row, name, value)
+        session.commit()
+
+
+def thread(app, world, starter, subject="Next week", text="Hello office", private=False, client=None):
+    """A thread started through the service, as the portal would; returns its id."""
+    with in_app(app) as session:
+        agency = session.get(Agency, world.a.id)
+        user = session.get(User, starter.id)
+        about = session.get(type(world.client_a), (client or world.client_a).id)
+        conversation = service.start_conversation(
+            agency, about, user, subject=subject, body=text, private=private
+        )
+        session.commit()
+        return conversation.id
+
+
+def reply(app, world, conversation_id, sender, text):
+    with in_app(app) as session:
+        service.post_message(
+            session.get(Agency, world.a.id),
+            session.get(Conversation, conversation_id),
+            session.get(User, sender.id),
+            text,
+        )
+        session.commit()
+
+
+def private_box(html: str) -> str:
+    return re.search(r'<input[^>]*name="private"[^>]*>', html).group(0)
+
+
+def mails(app) -> list[OutboxMail]:
+    with in_app(app) as session:
+        rows = session.scalars(select(OutboxMail).order_by(OutboxMail.id)).all()
+        session.expunge_all()
+        return rows
+
+
+@pytest.fixture
+def family(app, world):
+    """Margaret, her daughter Susan and the payer Robert read messages by mail; the office has an
+    address."""
+    for person, address in ((world.margaret, "margaret@example.test"), (world.susan, "susan@example.test")):
+        set_columns(app, User, person.id, email=address)
+    set_columns(app, User, world.robert.id, email="robert@example.test")
+    set_columns(
+        app, Agency, world.a.id, contact_email="office@alpha.test", message_template="Dear office,\n\n"
+    )
+    return world
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def test_the_family_shares_one_conversation_newest_first(app, client, family):
+    older = thread(app, family, family.susan, subject="Older thread")
+    newer = thread(app, family, family.margaret, subject="Newer thread")
+    login(client, "susanjones")
+    html = client.get("/messages").get_data(as_text=True)
+    assert html.index("Newer thread") < html.index("Older thread")
+    assert f"/messages/{older}" in html and f"/messages/{newer}" in html
+    # Margaret wrote the newer one: one unread message for Susan, marked in the list and the header.
+    assert 'class="thread unread"' in html
+    assert 'aria-label="1 unread"' in html
+
+
+def test_opening_a_thread_marks_it_read_and_the_badge_drops(app, client, family):
+    conversation = thread(app, family, family.margaret, text="Can Ana come at ten?")
+    login(client, "susanjones")
+    assert "1 unread" in client.get("/messages/unread-count").get_data(as_text=True)
+    page = client.get(f"/messages/{conversation}").get_data(as_text=True)
+    assert "Can Ana come at ten?" in page
+    assert "Who can read this conversation: Margaret Jones, Susan Jones" in page
+    assert "1 unread" not in client.get("/messages/unread-count").get_data(as_text=True)
+
+
+def test_a_private_thread_is_only_its_starters_and_the_office(app, client, family):
+    private = thread(app, family, family.margaret, subject="Just between us", private=True)
+    login(client, "susanjones")
+    assert "Just between us" not in client.get("/messages").get_data(as_text=True)
+    assert client.get(f"/messages/{private}").status_code == 404
+    assert client.post_form(f"/messages/{private}", {"body": "hi"}, token_from="/messages").status_code == 404
+    client.post_form("/logout", {}, token_from="/dashboard")
+    login(client, "margaretjones")
+    page = client.get(f"/messages/{private}").get_data(as_text=True)
+    assert "Only Margaret Jones and the office can read this conversation." in page
+
+
+def test_threads_out_of_reach_answer_404(app, client, family, make):
+    harolds = thread(app, family, family.harold, client=family.client_a2)
+    with in_app(app) as session:
+        agency_b = session.get(Agency, family.b.id)
+        alice = session.get(User, family.alice.id)
+        theirs = service.start_conversation(
+            agency_b,
+            session.get(type(family.client_b), family.client_b.id),
+            alice,
+            subject="B",
+            body="b",
+            private=False,
+        )
+        session.commit()
+        theirs_id = theirs.id
+    login(client, "susanjones")
+    assert client.get(f"/messages/{harolds}").status_code == 404  # another client of the agency
+    assert client.get(f"/messages/{theirs_id}").status_code == 404  # another agency's thread
+    assert client.get("/messages/99999999").status_code == 404
+    login(client, "alicebrown", host=HOST_B)
+    assert client.get(f"/messages/{harolds}", host=HOST_B).status_code == 404
+
+
+def test_staff_have_the_office_inbox_not_the_portals(client, family):
+    login(client, "admin")
+    assert client.get("/messages").status_code == 404
+    assert client.get("/messages/unread-count").status_code == 404
+
+
+def test_a_switched_off_messages_section_hides_the_envelope(app, client, family, make):
+    login(client, "susanjones")
+    assert 'href="/messages/new"' in client.get("/dashboard").get_data(as_text=True)
+    with in_app(app) as session:
+        from app.models import ClientLink
+
+        link = session.scalar(select(ClientLink).where(ClientLink.user_id == family.susan.id))
+        link.show_messages = False
+        session.commit()
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert 'href="/messages/new"' not in html and 'id="message-badge"' not in html
+    assert client.get("/messages/unread-count").status_code == 404
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def test_the_envelope_opens_compose_prefilled_from_the_agency_template(client, family):
+    login(client, "margaretjones")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert 'href="/messages/new"' in html and "E-mail the agency" in html
+    page = client.get("/messages/new").get_data(as_text=True)
+    assert "Dear office," in page
+    assert "checked" not in private_box(page)
+
+
+def test_a_payers_thread_starts_private(client, family):
+    login(client, "robertjones")
+    page = client.get(f"/messages/new?client={family.client_a.id}").get_data(as_text=True)
+    assert "checked" in private_box(page)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_writing_to_the_office_starts_a_thread(app, client, family, htmx):
+    login(client, "susanjones")
+    response = client.post_form(
+        "/messages/new",
+        {"client": family.client_a.id, "subject": "Tuesday", "body": "Could the visit start later?"},
+        htmx=htmx,
+    )
+    with in_app(app) as session:
+        conversation = session.scalar(select(Conversation))
+        assert conversation.subject == "Tuesday" and conversation.started_by_id == family.susan.id
+        assert not conversation.is_private
+        assert [m.body for m in conversation.messages] == ["Could the visit start later?"]
+        location = f"/messages/{conversation.id}"
+    if htmx:
+        assert response.status_code == 200 and response.headers["HX-Redirect"] == location
+    else:
+        assert response.status_code == 303 and response.headers["Location"].endswith(location)
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"subject": "", "body": "x"}, "subject", "Give your message a subject"),
+        ({"subject": "Hi", "body": "   "}, "body", "Write your message."),
+        ({"subject": "Hi", "body": "x" * 5001}, "body", "Please keep your message under 5000 characters."),
+        ({"subject": "x" * 151, "body": "x"}, "subject", "Please keep the subject under 150 characters."),
+        ({"subject": "Eve\r\nBcc: all", "body": "x"}, "subject", "Keep this on one line"),
+        (
+            {"subject": "Hi", "body": "x", "client": "99999999999999999999"},
+            "client",
+            "Choose who this message is about.",
+        ),
+        ({"subject": "Hi", "body": "x", "client": "abc"}, "client", ""),
+    ],
+)
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_a_bad_message_is_refused_beside_the_field(app, client, family, data, field, message, htmx):
+    login(client, "robertjones")  # two clients: the "About" choice is shown
+    data = {"client": family.client_a.id, **data}
+    response = client.post_form("/messages/new", data, htmx=htmx)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert f'id="{field}-error"' in html and message in html
+    with in_app(app) as session:
+        assert session.scalar(select(Conversation)) is None
+
+
+def test_a_client_out_of_reach_cannot_be_written_about(app, client, family):
+    login(client, "susanjones")  # Susan is linked to Margaret only
+    response = client.post_form("/messages/new", {"client": family.client_a2.id, "subject": "x", "body": "y"})
+    assert response.status_code == 422
+    with in_app(app) as session:
+        assert session.scalar(select(Conversation)) is None
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_a_reply_lands_in_the_thread(app, client, family, htmx):
+    conversation = thread(app, family, family.margaret)
+    login(client, "susanjones")
+    response = client.post_form(f"/messages/{conversation}", {"body": "I can call them too."}, htmx=htmx)
+    if htmx:
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        assert html.strip().startswith('<div id="thread">') and "I can call them too." in html
+        assert "Your reply was sent." in html
+    else:
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith(f"/messages/{conversation}#latest")
+    empty = client.post_form(f"/messages/{conversation}", {"body": ""}, htmx=htmx)
+    assert empty.status_code == 422 and "Write your message." in empty.get_data(as_text=True)
+
+
+def test_hostile_text_comes_back_as_text_and_only_web_links_are_live(app, client, family):
+    text = (
+        "<script>alert(1)</script> <img src=x onerror=alert(2)> javascript:alert(3) "
+        'see https://example.org/a?b=1&c=2. and "><b>bold</b>'
+    )
+    conversation = thread(app, family, family.margaret, subject="<i>subject</i>", text=text)
+    login(client, "margaretjones")
+    html = client.get(f"/messages/{conversation}").get_data(as_text=True)
+    assert "<script>alert(1)" not in html and "<img src=x" not in html and "<b>bold" not in html
+    assert "<i>subject</i>" not in html and "&lt;i&gt;subject&lt;/i&gt;" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'href="javascript' not in html
+    assert '<a href="https://example.org/a?b=1&amp;c=2" rel="noopener nofollow noreferrer">' in html
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+
+def test_a_family_message_tells_the_office_once_until_it_is_read(app, family):
+    conversation = thread(app, family, family.susan, text=SECRET_WORDS)
+    reply(app, family, conversation, family.susan, "And one more thing.")
+    office = [m for m in mails(app) if m.to_address == "office@alpha.test"]
+    assert len(office) == 1
+    assert office[0].subject == "New portal message from Susan Jones"
+    assert SECRET_WORDS not in office[0].body_text and "one more thing" not in office[0].body_text
+    assert f"http://alpha.localhost/admin/messages/{conversation}" in office[0].body_text
+    # Once someone in the office has read it, the next family message is told again.
+    with in_app(app) as session:
+        service.mark_office_read(session.get(Conversation, conversation))
+        session.commit()
+    reply(app, family, conversation, family.susan, "Thank you.")
+    assert len([m for m in mails(app) if m.to_address == "office@alpha.test"]) == 2
+
+
+def test_the_office_recipient_chosen_in_settings_hears_of_messages(app, family, make):
+    carol = make.user(family.a, "carolwhite", role="staff", name="Carol White", email="carol@alpha.test")
+    set_columns(app, Agency, family.a.id, message_recipient_id=carol.id)
+    thread(app, family, family.margaret)
+    office = [m.to_address for m in mails(app) if "portal message" in m.subject]
+    assert office == ["carol@alpha.test"]
+
+
+def test_each_reader_is_told_once_per_thread_until_they_read_it(app, family):
+    set_columns(app, User, family.susan.id, language="es")
+    conversation = thread(app, family, family.margaret, text=SECRET_WORDS)
+    staff = family.staff_a
+    reply(app, family, conversation, staff, SECRET_WORDS)
+    reply(app, family, conversation, staff, "A second reply before anyone read the first.")
+    told = [m for m in mails(app) if m.to_address != "office@alpha.test"]
+    # Everyone linked to Margaret whose messages are on reads a shared thread (Robert pays for her):
+    # Susan and Robert heard of her message, Margaret of the office's reply; once each.
+    assert sorted(m.to_address for m in told) == [
+        "margaret@example.test",
+        "robert@example.test",
+        "susan@example.test",
+    ]
+    for mail in told:
+        assert SECRET_WORDS not in mail.body_text and "second reply" not in mail.body_text
+        assert f"http://alpha.localhost/messages/{conversation}" in mail.body_text
+    subjects = {m.to_address: m.subject for m in told}
+    assert subjects["margaret@example.test"] == "You have a new message from Alpha Home Care"
+    assert subjects["susan@example.test"] == "Tiene un mensaje nuevo de Alpha Home Care"
+    # Margaret reads the thread; the office's next reply tells her again, and not the others.
+    with in_app(app) as session:
+        service.mark_read(session.get(Conversation, conversation), session.get(User, family.margaret.id))
+        session.commit()
+    before = len(mails(app))
+    reply(app, family, conversation, staff, "Third.")
+    assert [m.to_address for m in mails(app)[before:]] == ["margaret@example.test"]
+
+
+def test_mail_follows_each_users_setting_and_a_private_thread(app, family):
+    set_columns(app, User, family.susan.id, notify_messages=False)
+    shared = thread(app, family, family.margaret)
+    private = thread(app, family, family.margaret, private=True)
+    reply(app, family, shared, family.staff_a, "x")
+    reply(app, family, private, family.staff_a, "y")
+    told = [m.to_address for m in mails(app) if m.to_address != "office@alpha.test"]
+    assert told == ["robert@example.test", "margaret@example.test", "margaret@example.test"]
+
+
+def test_a_payers_thread_stays_between_the_payer_and_the_office(app, client, family):
+    login(client, "robertjones")
+    client.post_form(
+        "/messages/new",
+        {"client": family.client_a.id, "subject": "Invoice", "body": "A question", "private": "y"},
+    )
+    with in_app(app) as session:
+        conversation = session.scalar(select(Conversation))
+        assert conversation.is_private
+        readers = [u.username for u, _ in service.readers(conversation)]
+    assert readers == ["robertjones"]
+
+
+def test_an_emergency_contacts_message_reaches_the_office_and_the_answer_reaches_her(
+    app, client, family, smtp
+):
+    login(client, "susanjones")
+    client.post_form(
+        "/messages/new", {"client": family.client_a.id, "subject": "Tuesday", "body": SECRET_WORDS}
+    )
+    with in_app(app) as session:
+        conversation = session.scalar(select(Conversation))
+    reply(app, family, conversation.id, family.staff_a, "We will move the visit to eleven.")
+    run_outbox(app)
+    received = {tuple(to): message for to, message in smtp.messages}
+    assert set(received) == {
+        ("office@alpha.test",),
+        ("susan@example.test",),
+        ("margaret@example.test",),
+        ("robert@example.test",),
+    }
+    for message in received.values():
+        assert SECRET_WORDS not in mail_body(message) and "eleven" not in mail_body(message)
+    page = client.get(f"/messages/{conversation.id}").get_data(as_text=True)
+    assert "We will move the visit to eleven." in page and "the office" in page
+
+
+# --- the badge -----------------------------------------------------------------------------------
+
+
+def test_the_badge_answers_304_to_its_etag_until_something_changes(app, client, family):
+    conversation = thread(app, family, family.margaret)
+    login(client, "susanjones")
+    first = client.get("/messages/unread-count", htmx=True)
+    assert first.status_code == 200 and first.headers["ETag"]
+    assert "no-store" not in first.headers["Cache-Control"] and "no-cache" in first.headers["Cache-Control"]
+    etag = first.headers["ETag"]
+    again = client.get("/messages/unread-count", htmx=True, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    reply(app, family, conversation, family.staff_a, "An answer")
+    changed = client.get("/messages/unread-count", htmx=True, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and "2 unread" in changed.get_data(as_text=True)
+
+
+def test_the_badge_costs_one_statement_besides_the_signed_in_user(app, client, family):
+    thread(app, family, family.margaret)
+    login(client, "susanjones")
+    etag = client.get("/messages/unread-count").headers["ETag"]
+    with recorded_sql(app) as statements:
+        assert client.get("/messages/unread-count", headers={"If-None-Match": etag}).status_code == 304
+    # The request's agency and the session's user (every request), then the badge's one statement.
+    assert len(statements) == 3, statements
+    assert "FROM agencies" in statements[0] and "FROM users" in statements[1]
+
+
+# --- bounded work --------------------------------------------------------------------------------
+
+
+def _add_threads(app, world, count):
+    now = utcnow()
+    with in_app(app) as session:
+        for n in range(count):
+            at = now - timedelta(hours=n)
+            conversation = Conversation(
+                agency_id=world.a.id,
+                client_id=world.client_a.id,
+                subject=f"Thread {n}",
+                started_by_id=world.margaret.id,
+                created_at=at,
+                last_message_at=at,
+                messages=[
+                    Message(agency_id=world.a.id, sender_id=sender, body=f"message {n}.{i}", created_at=at)
+                    for i, sender in enumerate((world.margaret.id, world.staff_a.id, world.susan.id))
+                ],
+            )
+            session.add(conversation)
+        session.commit()
+        return session.scalar(select(Conversation.id).order_by(Conversation.id.desc()))
+
+
+@pytest.mark.parametrize(
+    "path", ["/messages", "/messages?page=2", "/messages/{id}", "/messages/new", "/dashboard"]
+)
+def test_message_pages_cost_at_most_ten_statements_whatever_the_data(app, client, family, path):
+    newest = _add_threads(app, family, 25)
+    login(client, "susanjones")
+    url = path.format(id=newest)
+    with recorded_sql(app) as few:
+        assert client.get(url).status_code == 200
+    _add_threads(app, family, 150)
+    with recorded_sql(app) as many:
+        assert client.get(url).status_code == 200
+    assert len(few) == len(many) <= 10, many
+
+
+def test_pages_past_the_last_answer_404(app, client, family):
+    _add_threads(app, family, 3)
+    login(client, "susanjones")
+    assert client.get("/messages?page=2").status_code == 404
+    assert client.get("/messages?page=abc").status_code == 200  # an unreadable page number is page 1
+
+
+def test_read_marks_are_one_row_per_reader(app, client, family):
+    conversation = thread(app, family, family.margaret)
+    login(client, "susanjones")
+    for _ in range(3):
+        client.get(f"/messages/{conversation}")
+    with in_app(app) as session:
+        rows = session.scalars(
+            select(ConversationRead).where(ConversationRead.user_id == family.susan.id)
+        ).all()
+        assert len(rows) == 1 and rows[0].last_read_at is not None
+
+
+def test_a_done_thread_reopens_when_the_family_writes(app, family):
+    conversation = thread(app, family, family.margaret)
+    with in_app(app) as session:
+        service.mark_done(session.get(Conversation, conversation), session.get(User, family.staff_a.id))
+        session.commit()
+    reply(app, family, conversation, family.susan, "One more question")
+    with in_app(app) as session:
+        assert session.get(Conversation, conversation).done_at is None
+        db.session.rollback()
