@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flask import render_template  # noqa: E402
+from flask_login import current_user  # noqa: E402
 from jinja2 import ChoiceLoader, DictLoader  # noqa: E402
 from sqlalchemy import delete, func, select  # noqa: E402
 
@@ -81,7 +82,7 @@ def make_app():
     def clients_page():
         clients = db.session.scalars(select(Client).order_by(Client.last_name).limit(50)).all()
         if record is not None:
-            record("bench.viewed", target=clients[0], client_id=clients[0].id)
+            record("bench.viewed", actor=None, target=clients[0], client_id=clients[0].id)
         return render_template("bench/clients.html", clients=clients)
 
     app.add_url_rule(PATHS["clients"], "bench_clients", clients_page)
@@ -94,7 +95,7 @@ def make_app():
     @functools.wraps(dashboard)
     def audited_dashboard(*args, **kwargs):
         if record is not None:
-            record("bench.dashboard_viewed")
+            record("bench.dashboard_viewed", actor=current_user._get_current_object())
         return dashboard(*args, **kwargs)
 
     app.view_functions["dashboard.index"] = audited_dashboard
