@@ -3,10 +3,11 @@ the compose page behind the header's envelope, replies, notifications by mail wi
 the polled unread badge with its ETag."""
 
 import re
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, insert, select, update
 
 from app.extensions import db
 from app.models import Agency, Conversation, ConversationRead, Message, OutboxMail, User, utcnow
@@ -460,3 +461,253 @@ def test_a_done_thread_reopens_when_the_family_writes(app, family):
     with in_app(app) as session:
         assert session.get(Conversation, conversation).done_at is None
         db.session.rollback()
+
+
+# --- review: who reads a thread ------------------------------------------------------------------
+
+
+def link_of(app, user, client):
+    from app.models import ClientLink
+
+    with in_app(app) as session:
+        link = session.scalar(
+            select(ClientLink).where(ClientLink.user_id == user.id, ClientLink.client_id == client.id)
+        )
+        session.expunge(link)
+        return link
+
+
+def test_a_payer_does_not_read_the_familys_threads(app, client, family):
+    """A payer (a relative, a community, an insurer) sees the minimum necessary: the threads they
+    started, not the family's conversations about the client's care."""
+    shared = thread(app, family, family.margaret, subject="Her new pills", text=SECRET_WORDS)
+    reply(app, family, shared, family.staff_a, "Noted, thank you.")
+    assert "robert@example.test" not in [m.to_address for m in mails(app)]
+    with in_app(app) as session:
+        assert "robertjones" not in [
+            u.username for u, _ in service.readers(session.get(Conversation, shared))
+        ]
+    login(client, "robertjones")
+    assert "Her new pills" not in client.get("/messages").get_data(as_text=True)
+    assert client.get(f"/messages/{shared}").status_code == 404
+    assert client.post_form(f"/messages/{shared}", {"body": "x"}, token_from="/messages").status_code == 404
+    assert "unread" not in client.get("/messages/unread-count").get_data(as_text=True)
+    assert "0 conversations" in client.get("/messages").get_data(as_text=True)
+
+
+def test_a_payers_own_shared_thread_is_read_by_the_family_and_the_payer(app, client, family):
+    theirs = thread(app, family, family.robert, subject="The bill", private=False)
+    reply(app, family, theirs, family.staff_a, "Corrected.")
+    login(client, "robertjones")
+    assert "The bill" in client.get("/messages").get_data(as_text=True)
+    assert 'aria-label="1 unread"' in client.get("/messages/unread-count").get_data(as_text=True)
+    page = client.get(f"/messages/{theirs}").get_data(as_text=True)
+    assert "Who can read this conversation: Margaret Jones, Robert Jones, Susan Jones and the office." in page
+
+
+def test_the_conversation_rules_agree_in_python_and_sql(app, family, make):
+    """conversation_visible (one thread) and conversation_criterion (lists, badge) say the same
+    for every relationship, private or shared, own or someone else's."""
+    from app.auth.policies import MESSAGES, conversation_criterion, conversation_visible, reachable_client_ids
+
+    starters = (family.margaret, family.susan, family.robert)
+    ids = {
+        (starter.id, private): thread(
+            app, family, starter, subject=f"{starter.username}{private}", private=private
+        )
+        for starter in starters
+        for private in (False, True)
+    }
+    with in_app(app) as session:
+        for user in (family.margaret, family.susan, family.robert):
+            link = link_of(app, user, family.client_a)
+            in_sql = set(
+                session.scalars(
+                    select(Conversation.id).where(
+                        conversation_criterion(user.id, reachable_client_ids(user.id, MESSAGES))
+                    )
+                )
+            )
+            in_python = {
+                cid for cid in ids.values() if conversation_visible(link, session.get(Conversation, cid))
+            }
+            assert in_sql == in_python, user.username
+        robert = link_of(app, family.robert, family.client_a)
+        assert {
+            cid for cid in ids.values() if conversation_visible(robert, session.get(Conversation, cid))
+        } == {
+            ids[(family.robert.id, False)],
+            ids[(family.robert.id, True)],
+        }
+
+
+def test_the_family_of_a_deactivated_client_is_not_told(app, family):
+    conversation = thread(app, family, family.margaret)
+    set_columns(app, type(family.client_a), family.client_a.id, is_active=False)
+    before = len(mails(app))
+    reply(app, family, conversation, family.staff_a, "We have closed the file.")
+    assert mails(app)[before:] == []
+    with in_app(app) as session:
+        assert service.readers(session.get(Conversation, conversation)) == []
+
+
+def test_a_locked_reader_or_one_of_another_agency_is_not_told(app, family, make):
+    set_columns(app, User, family.susan.id, is_locked=True)  # locked by the office: cannot sign in
+    set_columns(app, User, family.alice.id, email="alice@example.test")
+    make.link(family.alice, family.client_a, "emergency_contact")  # a link that should never exist
+    conversation = thread(app, family, family.margaret)
+    reply(app, family, conversation, family.staff_a, "Noted.")
+    assert [m.to_address for m in mails(app)] == ["office@alpha.test", "margaret@example.test"]
+    with in_app(app) as session:
+        readers = [u.username for u, _ in service.readers(session.get(Conversation, conversation))]
+    assert readers == ["margaretjones"]
+
+
+def test_who_can_read_is_listed_in_name_order(app, client, family, make):
+    zoe = make.user(family.a, "zoeadams", name="Zoe Adams")
+    make.link(zoe, family.client_a, "emergency_contact")
+    conversation = thread(app, family, family.susan)
+    login(client, "margaretjones")
+    page = client.get(f"/messages/{conversation}").get_data(as_text=True)
+    assert "Who can read this conversation: Zoe Adams, Margaret Jones, Susan Jones and the office." in page
+
+
+# --- review: mail --------------------------------------------------------------------------------
+
+
+def test_a_sender_name_with_a_line_break_stays_out_of_the_mail_headers(app, family, make, smtp):
+    """Names come through one-line form fields; a name stored by other means (an import, the
+    database) must still never put a break into a mail subject, which the mailer would refuse."""
+    eve = make.user(family.a, "eve", name="Eve\rBcc: all@example.test", email="eve@example.test")
+    make.link(eve, family.client_a, "emergency_contact")
+    thread(app, family, eve)
+    office = [m for m in mails(app) if m.to_address == "office@alpha.test"]
+    assert len(office) == 1
+    assert "\r" not in office[0].subject and "\n" not in office[0].subject
+    assert office[0].subject == "New portal message from Eve Bcc: all@example.test Test"
+    run_outbox(app)
+    assert ("office@alpha.test",) in {tuple(to) for to, _message in smtp.messages}
+
+
+# --- review: concurrent requests -----------------------------------------------------------------
+
+
+@contextmanager
+def meanwhile(app, before, change, after=None):
+    """Another request's change lands once, on the same connection as if it had committed a moment
+    earlier: just before the app's first statement matching `before`, or just after its first
+    matching `after` (between a look and the write that acts on it)."""
+    with app.app_context():
+        bind = db.engines[None]
+    fired = []
+
+    def land(conn, statement, pattern):
+        if pattern and not fired and re.match(pattern, statement.lstrip(), re.IGNORECASE):
+            fired.append(statement)
+            change(conn)
+
+    def on_before(conn, _cursor, statement, *_args):
+        land(conn, statement, before)
+
+    def on_after(conn, _cursor, statement, *_args):
+        land(conn, statement, after)
+
+    event.listen(bind, "before_cursor_execute", on_before)
+    event.listen(bind, "after_cursor_execute", on_after)
+    try:
+        yield fired
+    finally:
+        event.remove(bind, "before_cursor_execute", on_before)
+        event.remove(bind, "after_cursor_execute", on_after)
+
+
+def first_read_by(world, conversation_id, user):
+    def change(conn):
+        conn.execute(
+            insert(ConversationRead.__table__).values(
+                agency_id=world.a.id, conversation_id=conversation_id, user_id=user.id, last_read_at=utcnow()
+            )
+        )
+
+    return change
+
+
+@pytest.fixture
+def zoe(app, family, make):
+    """Margaret's niece, linked after the thread began: she has no read mark yet."""
+    return make.user(family.a, "zoeadams", name="Zoe Adams", email="zoe@example.test")
+
+
+def test_two_first_reads_at_once_are_no_conflict(app, client, family, make, zoe):
+    conversation = thread(app, family, family.margaret)
+    make.link(zoe, family.client_a, "emergency_contact")
+    login(client, "zoeadams")
+    with meanwhile(app, r"INSERT INTO conversation_reads", first_read_by(family, conversation, zoe)) as fired:
+        response = client.get(f"/messages/{conversation}")
+    assert fired and response.status_code == 200, response.status
+    with in_app(app) as session:
+        rows = session.scalars(select(ConversationRead).where(ConversationRead.user_id == zoe.id)).all()
+        assert len(rows) == 1 and rows[0].last_read_at is not None
+    assert "unread" not in client.get("/messages/unread-count").get_data(as_text=True)
+
+
+def test_a_reply_while_a_reader_opens_the_thread_for_the_first_time_is_kept(app, client, family, make, zoe):
+    conversation = thread(app, family, family.margaret)
+    make.link(zoe, family.client_a, "emergency_contact")
+    login(client, "admin")
+    token = client.csrf_token(f"/admin/messages/{conversation}")
+    with meanwhile(app, r"INSERT INTO conversation_reads", first_read_by(family, conversation, zoe)) as fired:
+        response = client.post(
+            f"/admin/messages/{conversation}", data={"body": "On our way.", "csrf_token": token}
+        )
+    assert fired and response.status_code == 303, response.status
+    with in_app(app) as session:
+        assert session.scalar(select(Message).where(Message.body == "On our way.")) is not None
+    assert "zoe@example.test" in [m.to_address for m in mails(app)]  # she had read it: told of the reply
+
+
+def test_two_family_messages_at_once_tell_the_office_once(app, client, family):
+    conversation = thread(app, family, family.margaret)
+    with in_app(app) as session:
+        service.mark_office_read(session.get(Conversation, conversation))
+        session.commit()
+    before = len([m for m in mails(app) if m.to_address == "office@alpha.test"])
+
+    def office_told_by_the_other_request(conn):
+        conn.execute(
+            update(Conversation.__table__)
+            .where(Conversation.__table__.c.id == conversation)
+            .values(office_notified_at=utcnow())
+        )
+
+    login(client, "susanjones")
+    with meanwhile(app, r"UPDATE conversations", office_told_by_the_other_request) as fired:
+        response = client.post_form(f"/messages/{conversation}", {"body": "Also: the gate code."})
+    assert fired and response.status_code == 303
+    assert len([m for m in mails(app) if m.to_address == "office@alpha.test"]) == before
+
+
+def test_two_office_replies_at_once_tell_a_reader_once(app, client, family):
+    conversation = thread(app, family, family.margaret)
+    with in_app(app) as session:
+        service.mark_read(session.get(Conversation, conversation), session.get(User, family.margaret.id))
+        session.commit()
+
+    def margaret_told_by_the_other_reply(conn):
+        table = ConversationRead.__table__
+        conn.execute(
+            update(table)
+            .where(table.c.conversation_id == conversation, table.c.user_id == family.margaret.id)
+            .values(notified_at=utcnow())
+        )
+
+    login(client, "admin")
+    with meanwhile(
+        app,
+        r"(INSERT INTO|UPDATE) conversation_reads",
+        margaret_told_by_the_other_reply,
+        after=r"SELECT .*FROM conversation_reads",
+    ) as fired:
+        client.post_form(f"/admin/messages/{conversation}", {"body": "Second answer."})
+    assert fired
+    assert "margaret@example.test" not in [m.to_address for m in mails(app)]

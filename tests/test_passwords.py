@@ -210,3 +210,20 @@ def test_login_accepts_the_longest_password(app, client, margaret):
     assert change(client, longest).status_code == 303
     assert signs_in_with(app, longest)
     assert not signs_in_with(app, longest[:-1])
+
+
+def test_profile_password_is_the_same_change_password_page(app, world):
+    """/profile/password (the URL contract's name) is the change-password page: the current
+    password is required and the change ends the other sessions."""
+    phone, laptop = app.test_client(), app.test_client()
+    login(phone, "margaretjones")
+    login(laptop, "margaretjones")
+    page = phone.get("/profile/password")
+    assert page.status_code == 200 and 'name="current_password"' in page.get_data(as_text=True)
+    new = "a brand new phrase of everyday words"
+    fields = {"new_password": new, "confirm_password": new}
+    wrong = phone.post_form("/profile/password", {"current_password": "not it", **fields})
+    assert wrong.status_code == 422
+    assert phone.post_form("/profile/password", {"current_password": PASSWORD, **fields}).status_code == 303
+    assert phone.get("/dashboard").status_code == 200
+    assert laptop.get("/dashboard").headers["Location"].startswith("/login")

@@ -96,21 +96,40 @@ def reachable_client_ids(user_id, section: str):
     )
 
 
+def reads_family_threads(link: ClientLink) -> bool:
+    """The client's circle (the client, a legal representative, an emergency contact or family)
+    reads the threads the family shares about the client. A payer (a relative, a retirement
+    community, an insurer) sees the minimum necessary: only the threads they started themselves."""
+    return link.relationship_kind != REL_PAYER
+
+
 def conversation_visible(link: ClientLink, conversation: Conversation) -> bool:
-    """A thread is the family's, shared by everyone whose messages section is on for the client,
-    unless its starter kept it between themselves and the office."""
-    return (
-        link_allows(link, MESSAGES)
-        and conversation.client_id == link.client_id
-        and (not conversation.is_private or conversation.started_by_id == link.user_id)
-    )
+    """A thread is the family's, shared by the client's circle whose messages section is on for the
+    client, unless its starter kept it between themselves and the office; a payer reads only the
+    threads they started (`reads_family_threads`)."""
+    if not link_allows(link, MESSAGES) or conversation.client_id != link.client_id:
+        return False
+    if conversation.started_by_id == link.user_id:
+        return True
+    return not conversation.is_private and reads_family_threads(link)
 
 
 def conversation_criterion(user_id, client_ids):
-    """SQL twin of `conversation_visible` over the clients whose messages the user may read."""
+    """SQL twin of `conversation_visible` over the clients whose messages the user may read (a list
+    or a select of ids): their own threads, and the shared ones of the clients whose family threads
+    their link reads."""
+    family = (
+        select(ClientLink.id)
+        .where(
+            ClientLink.user_id == user_id,
+            ClientLink.client_id == Conversation.client_id,
+            ClientLink.relationship_kind != REL_PAYER,
+        )
+        .exists()
+    )
     return and_(
         Conversation.client_id.in_(client_ids),
-        or_(Conversation.is_private.is_(False), Conversation.started_by_id == user_id),
+        or_(Conversation.started_by_id == user_id, and_(Conversation.is_private.is_(False), family)),
     )
 
 

@@ -112,6 +112,7 @@ def _question_fields(form) -> dict:
     return {"question": form.security_question.data, "answer": form.security_answer.data}
 
 
+@bp.route("/profile/password", methods=["GET", "POST"])  # the URL contract's other name for it
 @bp.route("/password/change", methods=["GET", "POST"])
 @login_required
 @sign_in_limit
