@@ -10,8 +10,9 @@ from app.models.base import TenantScoped, UTCDateTime, utcnow
 
 
 class Conversation(TenantScoped, db.Model):
-    """A thread about one client. Everyone linked to the client whose messages section is on reads
-    it, unless its starter kept it between themselves and the office (`is_private`)."""
+    """A thread about one client. The client's family (everyone linked whose messages section is
+    on; a payer only in threads they started) reads it, unless its starter kept it between
+    themselves and the office (`is_private`). The rules are in app/auth/policies.py."""
 
     __tablename__ = "conversations"
     __table_args__ = (Index("ix_conversations_agency_last_message", "agency_id", "last_message_at"),)

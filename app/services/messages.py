@@ -8,8 +8,10 @@ Nothing here commits.
 """
 
 from flask import current_app
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.policies import MESSAGES, conversation_criterion, conversation_visible, link_criterion
 from app.extensions import db
@@ -63,8 +65,9 @@ def post_message(agency: Agency, conversation: Conversation, sender: User, body:
         conversation.office_read_at = now
     else:
         conversation.done_at = conversation.done_by_id = None
-        _mark_read(conversation, sender, now)
     db.session.flush()
+    if not sender.is_staff:
+        _mark_read(conversation, sender, now)
     audit.record("message.sent", actor=sender, target=message, client_id=conversation.client_id)
     _notify_readers(agency, conversation, sender, now)
     if not sender.is_staff:
@@ -75,7 +78,6 @@ def post_message(agency: Agency, conversation: Conversation, sender: User, body:
 def mark_read(conversation: Conversation, reader: User) -> None:
     """The portal user has seen every message of the thread so far."""
     _mark_read(conversation, reader, utcnow())
-    db.session.flush()
 
 
 def mark_office_read(conversation: Conversation) -> None:
@@ -83,8 +85,16 @@ def mark_office_read(conversation: Conversation) -> None:
     db.session.flush()
 
 
+def office_waiting(conversation: Conversation) -> bool:
+    """Has the family written since anyone in the office last opened the thread?"""
+    return conversation.office_read_at is None or conversation.office_read_at < conversation.last_message_at
+
+
 def mark_done(conversation: Conversation, staff: User, done: bool = True) -> None:
-    """The office has dealt with the thread (or takes it up again)."""
+    """The office has dealt with the thread (or takes it up again). Pressing the same button twice
+    (a double click, a second tab) changes nothing the second time."""
+    if (conversation.done_at is not None) == done:
+        return
     conversation.done_at = utcnow() if done else None
     conversation.done_by_id = staff.id if done else None
     db.session.flush()
@@ -96,71 +106,117 @@ def mark_done(conversation: Conversation, staff: User, done: bool = True) -> Non
     )
 
 
-def _read_row(conversation: Conversation, user: User) -> ConversationRead:
-    row = db.session.scalar(
-        select(ConversationRead).where(
-            ConversationRead.conversation_id == conversation.id, ConversationRead.user_id == user.id
-        )
-    )
-    if row is None:
-        row = ConversationRead(
-            agency_id=conversation.agency_id, conversation_id=conversation.id, user_id=user.id
-        )
-        db.session.add(row)
-    return row
+# Read marks are written with one INSERT … ON CONFLICT statement (PostgreSQL and SQLite), never a
+# look and then a write: two requests writing the first mark of one reader at once (two tabs, the
+# office's reply as the reader opens the thread) would otherwise clash on the unique
+# (conversation, user) pair and lose the second request's work to a 409.
+_UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_READS = ConversationRead.__table__
+
+
+def _upsert_reads(rows: list[dict]):
+    return _UPSERTS[db.session.get_bind().dialect.name](_READS).values(rows)
 
 
 def _mark_read(conversation: Conversation, user: User, when) -> None:
-    _read_row(conversation, user).last_read_at = when
+    """Read up to `when`; a mark only moves forward (an older request finishing last keeps it)."""
+    insert = _upsert_reads(
+        [
+            {
+                "agency_id": conversation.agency_id,
+                "conversation_id": conversation.id,
+                "user_id": user.id,
+                "last_read_at": when,
+            }
+        ]
+    )
+    db.session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[_READS.c.conversation_id, _READS.c.user_id],
+            set_={"last_read_at": insert.excluded.last_read_at},
+            where=or_(_READS.c.last_read_at.is_(None), _READS.c.last_read_at < insert.excluded.last_read_at),
+        )
+    )
 
 
 def _told_since_read(notified_at, read_at) -> bool:
     return notified_at is not None and (read_at is None or read_at < notified_at)
 
 
+def _one_line(text: str | None) -> str:
+    """A name for a mail subject: every run of white space (line breaks included) one space.
+    Forms keep names on one line; this holds for a name stored by any other means too."""
+    return " ".join((text or "").split())
+
+
 def readers(conversation: Conversation) -> list[tuple[User, ClientLink]]:
-    """The portal users who may read this thread now, with their link to its client."""
+    """The portal users who may read this thread now, with their link to its client, by name: the
+    thread's client is active, their account is active and not locked, their link opens messages
+    and `conversation_visible` lets them in."""
     links = db.session.scalars(
         select(ClientLink)
         .join(User, User.id == ClientLink.user_id)
+        .join(Client, Client.id == ClientLink.client_id)
         .where(
             ClientLink.client_id == conversation.client_id,
+            Client.is_active.is_(True),
+            User.agency_id == conversation.agency_id,
             User.is_active.is_(True),
+            User.is_locked.is_(False),
             User.role == Role.PORTAL,
             link_criterion(MESSAGES),
         )
         .options(contains_eager(ClientLink.user))
+        .order_by(func.coalesce(User.organisation_name, User.last_name), User.first_name, User.id)
     ).all()
     return [(link.user, link) for link in links if conversation_visible(link, conversation)]
 
 
 def _notify_readers(agency: Agency, conversation: Conversation, sender: User, now) -> None:
+    """Mail each other reader who wants it, unless they were told of this thread and have not read
+    it since. The decision and the mark are one statement, so two messages at once tell them once."""
     others = [user for user, _link in readers(conversation) if user.id != sender.id]
-    wanting = [user for user in others if user.notify_messages and user.email]
+    wanting = {user.id: user for user in others if user.notify_messages and user.email}
     if not wanting:
         return
-    marks = {
-        row.user_id: row
-        for row in db.session.scalars(
-            select(ConversationRead).where(
-                ConversationRead.conversation_id == conversation.id,
-                ConversationRead.user_id.in_([user.id for user in wanting]),
-            )
-        )
-    }
     link = _link(agency, "messages.thread", conversation_id=conversation.id)
     if link is None:
         return
-    for user in wanting:
-        row = marks.get(user.id)
-        if row is not None and _told_since_read(row.notified_at, row.last_read_at):
+    insert = _upsert_reads(
+        [
+            {
+                "agency_id": agency.id,
+                "conversation_id": conversation.id,
+                "user_id": user_id,
+                "notified_at": now,
+            }
+            for user_id in wanting
+        ]
+    )
+    told = set(
+        db.session.scalars(
+            insert.on_conflict_do_update(
+                index_elements=[_READS.c.conversation_id, _READS.c.user_id],
+                set_={"notified_at": insert.excluded.notified_at},
+                # Not told yet, or read since they were told (the negation of _told_since_read).
+                where=or_(
+                    _READS.c.notified_at.is_(None),
+                    and_(_READS.c.last_read_at.is_not(None), _READS.c.last_read_at >= _READS.c.notified_at),
+                ),
+            ).returning(_READS.c.user_id)
+        )
+    )
+    for user_id, user in wanting.items():
+        if user_id not in told:
             continue  # told already; told again once they have read the thread
-        if row is None:
-            row = ConversationRead(agency_id=agency.id, conversation_id=conversation.id, user_id=user.id)
-            db.session.add(row)
-        row.notified_at = now
-        queue_mail(user.email, "new_message", agency=agency, locale=user.language, link=link)
-    db.session.flush()
+        queue_mail(
+            user.email,
+            "new_message",
+            agency=agency,
+            locale=user.language,
+            agency_name=_one_line(agency.name),
+            link=link,
+        )
 
 
 def office_recipient(agency: Agency) -> tuple[str | None, str | None]:
@@ -190,8 +246,36 @@ def _notify_office(agency: Agency, conversation: Conversation, sender: User, now
     link = _link(agency, "admin.message_thread", conversation_id=conversation.id)
     if link is None:
         return
-    conversation.office_notified_at = now
-    queue_mail(address, "new_message_office", agency=agency, locale=language, sender=sender, link=link)
+    # Checked again in the UPDATE itself: a family message sent at the same moment may have told
+    # the office since this request loaded the thread.
+    told = db.session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation.id,
+            Conversation.agency_id == agency.id,
+            or_(
+                Conversation.office_notified_at.is_(None),
+                and_(
+                    Conversation.office_read_at.is_not(None),
+                    Conversation.office_read_at >= Conversation.office_notified_at,
+                ),
+            ),
+        )
+        .values(office_notified_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not told:
+        return
+    set_committed_value(conversation, "office_notified_at", now)
+    queue_mail(
+        address,
+        "new_message_office",
+        agency=agency,
+        locale=language,
+        sender_name=_one_line(sender.display_name),
+        agency_name=_one_line(agency.name),
+        link=link,
+    )
 
 
 def _link(agency: Agency, endpoint: str, **values) -> str | None:

@@ -150,25 +150,39 @@ def visit_status(status: str) -> str:
     return str(VISIT_STATUS_LABELS.get(status, status.replace("_", " ").capitalize()))
 
 
-# A web address someone typed: http or https only, up to the next space or angle bracket. Closing
-# punctuation is usually the sentence's ("see https://example.org."), not the address's.
-_WEB_ADDRESS = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
+# A web address someone typed: http or https (any case), a host that starts with a letter, a digit
+# or "[" (an IPv6 address), then up to the next space, angle bracket, quote or bidirectional
+# control (which would let the shown address read differently from the link). Closing punctuation
+# is usually the sentence's ("see https://example.org."), not the address's — except a closing
+# bracket the address opened itself (https://en.wikipedia.org/wiki/Mercury_(planet)).
+_BIDI_CONTROLS = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_WEB_ADDRESS = re.compile(rf"\bhttps?://(?:[^\W_]|\[)[^\s<>\"'{_BIDI_CONTROLS}]*", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}"
+_OPENING = {")": "(", "]": "[", "}": "{"}
+
+
+def _address_end(address: str) -> str:
+    """The address without the sentence's closing punctuation after it."""
+    while address and address[-1] in _TRAILING:
+        last = address[-1]
+        if last in _OPENING and address.count(_OPENING[last]) >= address.count(last):
+            break  # the address's own bracket, opened inside it
+        address = address[:-1]
+    return address
 
 
 def linkify(text: str | None) -> Markup:
     """Plain text made safe for a page, its web addresses clickable. Everything is escaped; only
-    http(s) addresses become links, and those give the other site no handle on our page, no
-    referrer (a thread's address) and no ranking."""
+    http(s) addresses with a host become links, and those give the other site no handle on our
+    page, no referrer (a thread's address) and no ranking."""
     if not text:
         return Markup("")
     parts, last = [], 0
     for match in _WEB_ADDRESS.finditer(text):
-        address = match.group().rstrip(_TRAILING)
-        end = match.start() + len(address)
+        address = _address_end(match.group())
         parts.append(escape(text[last : match.start()]))
         parts.append(Markup('<a href="{0}" rel="noopener nofollow noreferrer">{0}</a>').format(address))
-        last = end
+        last = match.start() + len(address)
     parts.append(escape(text[last:]))
     return Markup("").join(parts)
 

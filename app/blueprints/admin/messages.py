@@ -96,6 +96,8 @@ def message_done(conversation_id):
     form = ThreadDoneForm()
     if form.validate_on_submit():
         finished = form.done.data == "1"
+        if finished and service.office_waiting(conversation):
+            return _new_message_meanwhile(conversation, form)
         service.mark_done(conversation, current_user._get_current_object(), finished)
         return done(
             _("Conversation marked done.") if finished else _("Conversation reopened."),
@@ -106,5 +108,22 @@ def message_done(conversation_id):
     return render_form(
         "admin/message_thread.html",
         fragment="admin/_message_thread.html",
+        **_thread_context(conversation, done_form=form),
+    )
+
+
+def _new_message_meanwhile(conversation: Conversation, form: ThreadDoneForm):
+    """The family wrote after this page was opened: marking it done now would file a message nobody
+    in the office has seen under Done. Show the thread with it instead (409, the answer to a
+    change made meanwhile); it is read now, so pressing Mark done again closes it."""
+    service.mark_office_read(conversation)
+    g.keep_changes = True
+    form.done.errors.append(
+        _("A new message came in while this page was open. Read it below, then mark the conversation done.")
+    )
+    return render_page(
+        "admin/message_thread.html",
+        fragment="admin/_message_thread.html",
+        status=409,
         **_thread_context(conversation, done_form=form),
     )

@@ -7,7 +7,7 @@ Which threads a user reads is `policies.conversation_criterion` for lists and
 out of reach, or kept private by someone else, answers 404.
 """
 
-from flask import abort, g, request, url_for
+from flask import abort, current_app, g, request, url_for
 from flask_login import current_user
 
 from app.auth.policies import (
@@ -23,7 +23,7 @@ from app.i18n import _
 from app.models import Conversation
 from app.services import messages as service
 from app.web.access import background
-from app.web.htmx import done, render_form, render_page
+from app.web.htmx import done, is_partial_request, render_form, render_page
 from app.web.input_guard import parse_id
 from app.web.portal import get_portal_or_404, selected_client
 
@@ -130,6 +130,11 @@ def unread_count():
         abort(404)
     allowed, count = service.unread_badge(current_user.id, reachable_client_ids(current_user.id, MESSAGES))
     if not allowed:
+        if is_partial_request():
+            # The office switched messages off (or the client left) while a page was open: the poll
+            # takes the badge away and stops (htmx's 286), rather than swap an error page into the
+            # header.
+            return current_app.response_class("", status=286)
         abort(404)
     response = render_page("messages/_badge.html", unread=count)
     # The browser keeps it and asks again with If-None-Match; the answer is the same bytes or a 304.
