@@ -21,8 +21,10 @@ PURPOSES = {
     "welcome": (24 * 3600, "token_nonce"),  # first sign-in link in the credentials mail
     "reset": (3600, "reset_nonce"),  # forgot-password link
     "two_step_enrol": (15 * 60, "session_stamp"),  # staff: confirm by mail before enrolling an app
+    "email_confirm": (24 * 3600, "email_nonce"),  # confirm a new e-mail address (User.pending_email)
+    "sign_in": (15 * 60, "sign_in_nonce"),  # "e-mail me a sign-in link"
 }
-ROTATING_NONCES = ("token_nonce", "reset_nonce")
+ROTATING_NONCES = ("token_nonce", "reset_nonce", "email_nonce", "sign_in_nonce")
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:

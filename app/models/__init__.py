@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see one complete metadata."""
 
+from app.models.access import ConsentRecord, Invitation
 from app.models.agency import Agency
 from app.models.audit import AuditEvent
 from app.models.base import TenantScoped, utcnow
@@ -27,11 +28,13 @@ __all__ = [
     "ClientCaregiver",
     "ClientLead",
     "ClientLink",
+    "ConsentRecord",
     "Conversation",
     "ConversationRead",
     "Document",
     "DocumentCategory",
     "Invoice",
+    "Invitation",
     "InvoiceLine",
     "LeadAttachment",
     "Message",

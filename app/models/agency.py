@@ -36,6 +36,10 @@ class Agency(db.Model):
     message_recipient_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", use_alter=True, ondelete="SET NULL")
     )
+    # Older clients forget passwords: a one-time sign-in link by e-mail, unless the agency says no.
+    email_sign_in_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A family's invitations wait for the office unless the agency lets them go straight out.
+    invitations_need_approval: Mapped[bool] = mapped_column(Boolean, default=True)
     payment_gateway: Mapped[str] = mapped_column(String(20), default="none")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Bumped on every change: two tabs saving the office settings cannot silently overwrite each other.

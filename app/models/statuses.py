@@ -44,6 +44,23 @@ class MailStatus(StrEnum):
     FAILED = "failed"
 
 
+class InvitationStatus(StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"  # the office reads it first (office settings)
+    SENT = "sent"  # the one-time link is out
+    ACCEPTED = "accepted"  # the invitee chose a login and password
+    DECLINED = "declined"  # the office said no
+    WITHDRAWN = "withdrawn"  # the client or representative took it back
+
+
+class ConsentAction(StrEnum):
+    INVITED = "invited"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    GRANTED = "granted"  # an invitation accepted: the access exists
+    REVOKED = "revoked"
+
+
 class Role(StrEnum):
     STAFF = "staff"
     PORTAL = "portal"

@@ -32,6 +32,10 @@ class User(TenantScoped, UserMixin, db.Model):
     last_name: Mapped[str] = mapped_column(String(100))
     organisation_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
+    # Confirmed by a link sent to the address (staff-entered addresses count as confirmed); a new
+    # address waits in `pending_email` until its link is opened.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pending_email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(Text)
     photo_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
@@ -45,6 +49,8 @@ class User(TenantScoped, UserMixin, db.Model):
     # welcome link. Each rotates when its link is used or issued anew, and on every password change.
     token_nonce: Mapped[str] = mapped_column(String(32), default=new_stamp)  # welcome links
     reset_nonce: Mapped[str] = mapped_column(String(32), default=new_stamp)  # reset links
+    email_nonce: Mapped[str] = mapped_column(String(32), default=new_stamp)  # e-mail confirmation links
+    sign_in_nonce: Mapped[str] = mapped_column(String(32), default=new_stamp)  # e-mailed sign-in links
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_locked: Mapped[bool] = mapped_column(Boolean, default=False)  # by staff
