@@ -179,6 +179,8 @@ class Factory:
     def user(self, agency, username, role="portal", password=True, **kw):
         first, _, last = kw.pop("name", f"{username.title()} Test").partition(" ")
         kw.setdefault("email", f"{username}@example.com")
+        if kw["email"]:
+            kw.setdefault("email_confirmed_at", utcnow())  # as the office enters it
         return self.save(
             User(
                 agency_id=agency.id,

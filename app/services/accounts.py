@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from app.auth.passwords import hash_secret
 from app.auth.tokens import make_token, spend_tokens
 from app.extensions import db
-from app.models import ClientLink, User
+from app.models import ClientLink, User, utcnow
 from app.models.user import new_stamp
 from app.services import audit
 from app.services.links import agency_url
@@ -44,13 +44,16 @@ def login_name_for(agency, first_name: str, last_name: str) -> str:
 def create_person(
     agency, actor, *, first_name, last_name, email, phone, role, temporary_password=None
 ) -> User:
+    """A new account; an address the office enters counts as confirmed (the office knows it)."""
+    email = (email or "").strip() or None
     user = User(
         agency_id=agency.id,
         username=login_name_for(agency, first_name, last_name),
         role=role,
         first_name=first_name.strip(),
         last_name=last_name.strip(),
-        email=(email or "").strip() or None,
+        email=email,
+        email_confirmed_at=utcnow() if email else None,
         phone=(phone or "").strip() or None,
         must_change_password=True,
     )
