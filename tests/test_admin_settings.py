@@ -30,7 +30,8 @@ def test_staff_save_office_settings(app, client, world):
         session_idle_minutes="30",
         schedule_request_recipient_id=str(world.staff_a.id),
         security_questions_enabled="y",
-    )
+        invitations_need_approval="y",
+    )  # e-mail sign-in left unticked: switched off
     response = client.post_form("/admin/settings", data, follow=True)
     assert "Office settings saved." in response.get_data(as_text=True)
     with in_app(app) as session:
@@ -38,6 +39,7 @@ def test_staff_save_office_settings(app, client, world):
         assert agency.session_idle_minutes == 30
         assert agency.schedule_request_recipient_id == world.staff_a.id
         assert agency.security_questions_enabled is True
+        assert agency.invitations_need_approval is True and agency.email_sign_in_enabled is False
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "office_settings.changed"))
         assert "session_idle_minutes" in event.details["fields"]
 

@@ -980,3 +980,37 @@ def test_hostile_names_and_subjects_come_back_as_text_in_the_portal(app, client,
         html = client.get(path).get_data(as_text=True)
         assert "<img src=x" not in html and "<svg onload" not in html and "<b>hi" not in html
     assert "&lt;img src=x onerror=alert(1)&gt; &#34;Bob&#34;" in html  # the sender and the reader list
+
+
+def test_a_long_thread_is_read_a_page_at_a_time_and_stays_small(app, client, family):
+    import gzip
+    import random
+
+    conversation = thread(app, family, family.margaret, text="first message")
+    words = "visit tuesday morning caregiver arrive later lunch walk garden pharmacy daughter call".split()
+    rng = random.Random(7)
+    with in_app(app) as session:
+        now = utcnow()
+        for n in range(1, 75):
+            text = " ".join(rng.choice(words) for _ in range(40)) + f" #{n}"
+            sender = family.staff_a.id if n % 2 else family.susan.id
+            session.add(
+                Message(
+                    agency_id=family.a.id,
+                    conversation_id=conversation,
+                    sender_id=sender,
+                    body=text,
+                    created_at=now,
+                )
+            )
+        session.commit()
+    login(client, "susanjones")
+    latest = client.get(f"/messages/{conversation}").get_data(as_text=True)
+    assert "#74" in latest and "#45" in latest and "#44" not in latest
+    assert len(gzip.compress(latest.encode())) <= 14 * 1024
+    earlier = re.search(r'href="(/messages/\d+\?before=\d+)">Earlier messages', latest).group(1)
+    page = client.get(earlier).get_data(as_text=True)
+    assert "#44" in page and "#15" in page and "#45" not in page and "Latest messages" in page
+    oldest = client.get(re.search(r'href="(/messages/\d+\?before=\d+)">Earlier', page).group(1))
+    assert "first message" in oldest.get_data(as_text=True)
+    assert "Earlier messages" not in oldest.get_data(as_text=True)

@@ -319,3 +319,16 @@ def test_second_worker_skips_a_mail_another_worker_is_sending(app, world, smtp):
     finally:
         transaction.rollback()
         other_worker.close()
+
+
+def test_a_mail_with_a_line_break_in_a_header_fails_alone(app, world, smtp):
+    with app.app_context(), agency_scope(world.a):
+        bad = queue_mail("a@example.com", "password_reset", agency=world.a, user=world.margaret, link=LINK)
+        bad.subject = "Reset\rBcc: everyone@example.com"
+        good = queue_mail("b@example.com", "password_reset", agency=world.a, user=world.margaret, link=LINK)
+        db.session.commit()
+        bad_id, good_id = bad.id, good.id
+    assert run_outbox(app) == (1, 1)
+    assert outbox_row(app, bad_id).status == MailStatus.FAILED
+    assert outbox_row(app, good_id).status == MailStatus.SENT
+    assert [to for to, _message in smtp.messages] == [["b@example.com"]]

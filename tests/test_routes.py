@@ -62,6 +62,8 @@ PUBLIC = {
     "auth.forgot",
     "auth.forgot_question",
     "auth.reset",
+    "auth.email_link",
+    "auth.link_sign_in",
     "auth.two_step",
     "schedule.feed",
 }

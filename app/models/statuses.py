@@ -61,6 +61,13 @@ class ConsentAction(StrEnum):
     REVOKED = "revoked"
 
 
+class LinkPurpose(StrEnum):
+    """What a queued "mail me a link" request asks for."""
+
+    RESET = "reset"  # forgot password
+    SIGN_IN = "sign_in"  # e-mail me a sign-in link
+
+
 class Role(StrEnum):
     STAFF = "staff"
     PORTAL = "portal"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import TenantScoped, UTCDateTime, utcnow
-from app.models.statuses import Role, allowed
+from app.models.statuses import LinkPurpose, Role, allowed
 
 
 def new_stamp() -> str:
@@ -92,16 +92,18 @@ class User(TenantScoped, UserMixin, db.Model):
 
 
 class PasswordResetRequest(TenantScoped, db.Model):
-    """A "forgot password" request, queued for the outbox worker.
+    """A "forgot password" or "e-mail me a sign-in link" request, queued for the outbox worker.
 
     The form only writes this row, whatever the name, so a known and an unknown login name cost
     the same work and take the same time to answer; the worker looks the name up and mails the
-    link when there is an account with an e-mail address.
+    link when there is an account that may have one.
     """
 
     __tablename__ = "password_reset_requests"
+    __table_args__ = (allowed("purpose", LinkPurpose),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20), default=LinkPurpose.RESET)
     username: Mapped[str] = mapped_column(String(80))
     ip_address: Mapped[str | None] = mapped_column(String(45))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

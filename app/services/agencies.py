@@ -19,6 +19,8 @@ OFFICE_SETTINGS = (
     "session_idle_minutes",
     "security_questions_enabled",
     "staff_two_factor_required",
+    "email_sign_in_enabled",
+    "invitations_need_approval",
     "payment_gateway",
 )
 REQUIRED_TEXT = ("name", "time_zone", "payment_gateway")  # kept as typed; other empty text becomes NULL

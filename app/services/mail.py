@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from flask_mail import Connection, Message
+from flask_mail import BadHeaderError, Connection, Message
 from sqlalchemy import select
 
 from app.extensions import db
@@ -101,6 +101,13 @@ def send_due(limit: int = 50) -> tuple[int, int]:
         try:
             with _VerifiedConnection(state) as connection:
                 connection.send(message)
+        except BadHeaderError:
+            # A line break in a header (a name written into the database past the forms): it will
+            # never go, and it must not hold up the mail behind it.
+            failed += 1
+            row.status = MailStatus.FAILED
+            row.last_error = "BadHeaderError: a line break in the subject or an address"
+            current_app.logger.error("mail %s has a line break in a header: not sent", row.id)
         except (OSError, smtplib.SMTPException) as error:
             failed += 1
             row.last_error = f"{type(error).__name__}: {error}"[:2000]

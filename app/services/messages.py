@@ -357,17 +357,25 @@ def _unread_count(user_id, criterion):
     )
 
 
-def thread_messages(conversation: Conversation, limit: int = 200) -> list[Message]:
-    """The thread's latest `limit` messages, oldest first, with their senders."""
-    newest = db.session.scalars(
+THREAD_PAGE = 30
+
+
+def thread_messages(conversation: Conversation, before: int | None = None, limit: int = THREAD_PAGE):
+    """The thread's latest `limit` messages (or the `limit` written before message id `before`),
+    oldest first, with their senders, and whether earlier ones exist: a long thread is read a page
+    at a time, so the page stays small on a phone."""
+    query = (
         select(Message)
+        .join(User, User.id == Message.sender_id)
         .where(Message.conversation_id == conversation.id)
         .options(contains_eager(Message.sender))
-        .join(User, User.id == Message.sender_id)
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(limit)
-    ).all()
-    return newest[::-1]
+        .order_by(Message.id.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(Message.id < before)
+    newest = db.session.scalars(query).all()
+    return newest[:limit][::-1], len(newest) > limit
 
 
 def office_threads(

@@ -1,9 +1,11 @@
-"""Forgotten passwords by e-mail link, and the worker that answers queued requests.
+"""Links by e-mail: forgotten passwords and "e-mail me a sign-in link", and the worker that
+answers queued requests.
 
-The "forgot password" form only queues a `PasswordResetRequest`, for a known and an unknown
-login name alike, so both cost the same work and take the same time to answer; the outbox worker
-(`flask outbox run`) looks the name up and mails a one-hour link when the account has an e-mail
-address. Staff sending a reset mail from a person's page go straight to `send_reset_link`.
+Both forms only queue a `PasswordResetRequest`, for a known and an unknown login name alike, so
+both cost the same work and take the same time to answer; the outbox worker (`flask outbox run`)
+looks the name up and mails the link when the account may have one: a one-hour reset link to any
+address on file, a 15-minute sign-in link only to a confirmed address and only where the agency
+allows it. Staff sending a reset mail from a person's page go straight to `send_reset_link`.
 Links are built from the agency's own address (app.services.links), never from a request.
 """
 
@@ -13,17 +15,23 @@ from sqlalchemy import select
 from app.auth.tokens import make_token, spend_tokens
 from app.extensions import db
 from app.models import Agency, PasswordResetRequest, User, utcnow
+from app.models.statuses import LinkPurpose
 from app.models.user import find_login
 from app.services import audit
 from app.services.links import AgencyHasNoAddress, agency_url
 from app.services.mail import queue_mail
 
 
-def request_reset(agency: Agency, username: str, ip_address: str | None) -> None:
-    """Queue a reset for whatever name was typed; the caller answers the same either way."""
+def request_reset(
+    agency: Agency, username: str, ip_address: str | None, purpose: str = LinkPurpose.RESET
+) -> None:
+    """Queue a link for whatever name was typed; the caller answers the same either way."""
     db.session.add(
         PasswordResetRequest(
-            agency_id=agency.id, username=(username or "").strip().lower()[:80], ip_address=ip_address
+            agency_id=agency.id,
+            purpose=purpose,
+            username=(username or "").strip().lower()[:80],
+            ip_address=ip_address,
         )
     )
 
@@ -44,6 +52,30 @@ def send_reset_link(agency: Agency, user: User) -> bool:
     return True
 
 
+def may_sign_in_by_link(agency: Agency, user: User) -> bool:
+    return (
+        agency.email_sign_in_enabled
+        and user.is_active
+        and not user.is_locked
+        and bool(user.email)
+        and user.email_confirmed_at is not None
+    )
+
+
+def send_sign_in_link(agency: Agency, user: User) -> bool:
+    """Mail the user a 15-minute, one-time sign-in link. False when they may not have one."""
+    if not may_sign_in_by_link(agency, user):
+        return False
+    spend_tokens(user, "sign_in")  # an earlier link stops working
+    link = agency_url(agency, "auth.link_sign_in", token=make_token(user, "sign_in"))
+    queue_mail(user.email, "sign_in_link", agency=agency, locale=user.language, user=user, link=link)
+    audit.record("login.link_sent", actor=user)
+    return True
+
+
+_SENDERS = {LinkPurpose.RESET: send_reset_link, LinkPurpose.SIGN_IN: send_sign_in_link}
+
+
 def deliver_reset_requests(limit: int = 100) -> int:
     """Worker: answer queued requests (every agency). Returns how many links were mailed."""
     sent = 0
@@ -60,15 +92,17 @@ def deliver_reset_requests(limit: int = 100) -> int:
         agency = db.session.get(Agency, row.agency_id)
         if user is not None:
             try:
-                sent += send_reset_link(agency, user)
+                sent += _SENDERS[row.purpose](agency, user)
             except AgencyHasNoAddress:
                 # One agency's missing host must not stop mail for the others.
                 current_app.logger.error(
-                    "reset for %s not mailed: agency %s has no host", user.id, agency.slug
+                    "%s link for %s not mailed: agency %s has no host", row.purpose, user.id, agency.slug
                 )
         else:
             audit.record(
-                "password.reset_unknown_name",
+                "password.reset_unknown_name"
+                if row.purpose == LinkPurpose.RESET
+                else "login.link_unknown_name",
                 actor=None,
                 agency_id=row.agency_id,
                 username=row.username,

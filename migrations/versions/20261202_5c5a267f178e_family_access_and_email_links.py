@@ -156,12 +156,22 @@ def upgrade():
     connection.execute(
         users.update().where(users.c.email.is_not(None)).values(email_confirmed_at=users.c.created_at)
     )
+    with op.batch_alter_table("password_reset_requests", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("purpose", sa.String(length=20), nullable=False, server_default="reset"))
+        batch_op.create_check_constraint(
+            batch_op.f("ck_password_reset_requests_purpose"), "purpose IN ('reset', 'sign_in')"
+        )
+    with op.batch_alter_table("password_reset_requests", schema=None) as batch_op:
+        batch_op.alter_column("purpose", server_default=None)
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.alter_column("email_nonce", existing_type=sa.String(length=32), nullable=False)
         batch_op.alter_column("sign_in_nonce", existing_type=sa.String(length=32), nullable=False)
 
 
 def downgrade():
+    with op.batch_alter_table("password_reset_requests", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("ck_password_reset_requests_purpose"), type_="check")
+        batch_op.drop_column("purpose")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("sign_in_nonce")
         batch_op.drop_column("email_nonce")

@@ -129,6 +129,12 @@ class OfficeSettingsForm(Form):
         _l("Let portal users reset their password with a security question")
     )
     staff_two_factor_required = BooleanField(_l("Require two-step sign-in for office staff"))
+    email_sign_in_enabled = BooleanField(
+        _l("Let portal users with a confirmed e-mail address sign in with a link")
+    )
+    invitations_need_approval = BooleanField(
+        _l("The office approves a family's invitations before they go out")
+    )
     payment_gateway = SelectField(
         _l("Online payment"),
         choices=[

@@ -58,9 +58,13 @@ def messages():
 
 
 def _thread_context(conversation: Conversation, form=None, done_form=None) -> dict:
+    before = parse_id(request.args.get("before", "")) if request.method == "GET" else None
+    thread, earlier = service.thread_messages(conversation, before)
     return {
         "conversation": conversation,
-        "thread": service.thread_messages(conversation),
+        "thread": thread,
+        "earlier": earlier,
+        "before": before,
         "form": form or StaffReplyForm(formdata=None),
         "done_form": done_form or ThreadDoneForm(formdata=None),
         "zone": _zone(),

@@ -3,13 +3,13 @@
 import secrets
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
 from app.auth.passwords import verify_secret
 from app.auth.policies import offers_security_question, two_step_required
 from app.auth.sessions import begin_two_step, end_session, pending_two_step_user, start_session
-from app.auth.tokens import user_for_token
+from app.auth.tokens import spend_tokens, user_for_token
 from app.blueprints.auth import bp, services
 from app.blueprints.auth.forms import (
     ChangePasswordForm,
@@ -23,6 +23,7 @@ from app.blueprints.auth.forms import (
 from app.extensions import limiter
 from app.i18n import N_, _
 from app.models import utcnow
+from app.models.statuses import LinkPurpose
 from app.services import accounts, audit, password_resets
 from app.web.access import public
 from app.web.forms import Form
@@ -187,6 +188,57 @@ def forgot():
         )
         return redirect_page(url_for("auth.login"))
     return render_form("auth/forgot.html", fragment="auth/_forgot_form.html", form=form)
+
+
+@bp.route("/login/email", methods=["GET", "POST"])
+@public
+@sign_in_limit
+def email_link():
+    """ "E-mail me a sign-in link": queued whatever the name, answered alike (see password_resets)."""
+    if not g.agency.email_sign_in_enabled:
+        abort(404)
+    form = ForgotForm()
+    if form.validate_on_submit():
+        password_resets.request_reset(
+            g.agency, form.username.data, request.remote_addr, purpose=LinkPurpose.SIGN_IN
+        )
+        flash(
+            _(
+                "If that account has a confirmed e-mail address, we have sent it a sign-in link. "
+                "It works once, for 15 minutes."
+            ),
+            "info",
+        )
+        return redirect_page(url_for("auth.login"))
+    return render_form("auth/email_link.html", fragment="auth/_email_link_form.html", form=form)
+
+
+@bp.route("/login/link/<token>", methods=["GET", "POST"])
+@public
+@sign_in_limit
+def link_sign_in(token):
+    """The link from the mail. Opening it shows a button; only pressing it signs in, so a mail
+    program that opens links to check them does not use it up."""
+    user = user_for_token(token, "sign_in", g.agency.id)
+    if user is None or not password_resets.may_sign_in_by_link(g.agency, user):
+        return render_page("auth/link_invalid.html", status=404)
+    form = Form()
+    if form.validate_on_submit():
+        spend_tokens(user, "sign_in")
+        audit.record("token.used", actor=user, purpose="sign_in")
+        if user.totp_secret:  # the link stands in for the password, never for the code
+            begin_two_step(user, url_for("dashboard.index"))
+            return redirect_page(url_for("auth.two_step"))
+        services.complete_sign_in(user)
+        start_session(user)
+        if user.must_change_password:
+            return done(
+                _("Welcome. Please choose your own password before you continue."),
+                url_for("auth.change_password"),
+                category="info",
+            )
+        return redirect_page(url_for("dashboard.index"))
+    return render_page("auth/link_sign_in.html", form=form, user=user)
 
 
 @bp.route("/password/forgot/question", methods=["GET", "POST"])

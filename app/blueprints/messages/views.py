@@ -107,15 +107,21 @@ def thread(conversation_id):
         )
     if request.method == "GET":
         service.mark_read(conversation, user)
+    before = parse_id(request.args.get("before", "")) if request.method == "GET" else None
     return render_form(
-        "messages/thread.html", fragment="messages/_thread.html", **_thread_context(conversation, form)
+        "messages/thread.html",
+        fragment="messages/_thread.html",
+        **_thread_context(conversation, form, before),
     )
 
 
-def _thread_context(conversation: Conversation, form: ReplyForm) -> dict:
+def _thread_context(conversation: Conversation, form: ReplyForm, before: int | None = None) -> dict:
+    messages, earlier = service.thread_messages(conversation, before)
     return {
         "conversation": conversation,
-        "messages": service.thread_messages(conversation),
+        "messages": messages,
+        "earlier": earlier,
+        "before": before,
         "readers": [user for user, _link in service.readers(conversation)],
         "form": form,
     }
