@@ -80,7 +80,7 @@ def seed_evergreen(seed: Seed) -> None:
     caregivers = add_caregivers(agency, caregiver_names)
     db.session.flush()
     caregiver_ids = [caregiver.id for caregiver in caregivers.values()]
-    agency.schedule_request_recipient_id = admin.id
+    agency.schedule_request_recipient_id = agency.message_recipient_id = admin.id
     clients = _bulk_add_clients(seed, agency, caregiver_ids)
     invoice_numbers = itertools.count(LARGE_FIRST_INVOICE_NUMBER)
     for start in range(0, len(clients), LARGE_CLIENTS_PER_BATCH):

@@ -54,7 +54,7 @@ def seed_northside(seed: Seed) -> None:
         usual_caregiver=oliver,
     )
     db.session.flush()
-    agency.schedule_request_recipient_id = admin.id
+    agency.schedule_request_recipient_id = agency.message_recipient_id = admin.id
     mark_preferred(agency, alice, oliver)
     alice_tasks = pick(tasks, "Companionship", "Grocery shopping", "Light housekeeping")
     visits = [

@@ -112,7 +112,7 @@ def seed_sunrise(seed: Seed) -> None:
     accounts.link_to_client(agency, admin, robert, harold, REL_PAYER)
     accounts.link_to_client(agency, admin, paul, harold, REL_LEGAL, may_view_care_plan=True)
     db.session.flush()
-    agency.schedule_request_recipient_id = admin.id
+    agency.schedule_request_recipient_id = agency.message_recipient_id = admin.id
     mark_preferred(agency, margaret, carers["Ana Torres"], carers["Łucja Nowak"])
     mark_preferred(agency, harold, carers["Marcus Johnson"], carers["David Okafor"])
 

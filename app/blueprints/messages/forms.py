@@ -24,7 +24,7 @@ class NewMessageForm(Form):
             Length(max=SUBJECT_MAX, message=_l("Please keep the subject under %(max)d characters.")),
         ],
     )
-    body = TextAreaField(_l("Message"), validators=_BODY_VALIDATORS)
+    body = TextAreaField(_l("Message"), validators=_BODY_VALIDATORS, render_kw={"rows": 8})
     private = BooleanField(
         _l("Only me and the office"),
         description=_l(
@@ -34,4 +34,4 @@ class NewMessageForm(Form):
 
 
 class ReplyForm(Form):
-    body = TextAreaField(_l("Your reply"), validators=_BODY_VALIDATORS)
+    body = TextAreaField(_l("Your reply"), validators=_BODY_VALIDATORS, render_kw={"rows": 4})
