@@ -507,3 +507,41 @@ def test_a_family_member_of_two_clients_picks_the_client(client, world, care, ma
     assert get_one(app, ScheduleRequest).client_id == world.client_a2.id
     listing = body(client.get("/schedule/requests"))
     assert "For Harold Smith" in listing
+
+
+def _add_requests(app, world, care, count):
+    now = utcnow()
+    with in_app(app) as session:
+        for n in range(count):
+            status = ("open", "handled", "declined")[n % 3]
+            session.add(
+                ScheduleRequest(
+                    agency_id=world.a.id,
+                    client_id=world.client_a.id,
+                    requested_by_id=world.susan.id,
+                    starts_at=now + timedelta(days=n % 30 + 1),
+                    ends_at=now + timedelta(days=n % 30 + 1, hours=2),
+                    care_needed=f"Request {n}",
+                    preferred_caregiver_id=care.ana.id,
+                    status=status,
+                    handled_by_id=None if status == "open" else world.staff_a.id,
+                    handled_at=None if status == "open" else now - timedelta(minutes=n),
+                    tasks=[session.get(Task, care.bathing.id)],
+                )
+            )
+        session.commit()
+
+
+def test_the_queue_costs_the_same_statements_for_few_and_many_requests(client, world, care, app):
+    from tests.conftest import recorded_sql
+
+    _add_requests(app, world, care, 6)
+    login(client, "admin")
+    with recorded_sql(app) as few:
+        assert client.get(QUEUE).status_code == 200
+    _add_requests(app, world, care, 240)
+    with recorded_sql(app) as many:
+        page = body(client.get(QUEUE))
+    assert len(few) == len(many) <= 10, many
+    # Open requests first (oldest first), then at most the 100 most recently decided.
+    assert page.count("Request ") == 82 + 100

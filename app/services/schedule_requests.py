@@ -10,8 +10,8 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import exists, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import case, exists, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
 from app.i18n import _l
@@ -156,29 +156,33 @@ def requests_for_clients(client_ids: list[int]) -> list[ScheduleRequest]:
 
 def office_queue(agency: Agency, recent_closed: int = 100) -> list[ScheduleRequest]:
     """The admin queue: every open request (oldest first: it has waited longest), then the most
-    recently decided ones."""
-    options = (
-        selectinload(ScheduleRequest.tasks),
-        selectinload(ScheduleRequest.client),
-        selectinload(ScheduleRequest.requested_by),
-        selectinload(ScheduleRequest.handled_by),
-        selectinload(ScheduleRequest.preferred_caregiver),
-    )
+    recently decided ones. One statement for the rows and the people, one for the tasks."""
     mine = ScheduleRequest.agency_id == agency.id
-    open_rows = db.session.scalars(
-        select(ScheduleRequest)
-        .options(*options)
-        .where(mine, ScheduleRequest.status == RequestStatus.OPEN)
-        .order_by(ScheduleRequest.created_at, ScheduleRequest.id)
-    ).all()
-    closed_rows = db.session.scalars(
-        select(ScheduleRequest)
-        .options(*options)
-        .where(mine, ScheduleRequest.status != RequestStatus.OPEN)
+    is_open = ScheduleRequest.status == RequestStatus.OPEN
+    recent = (
+        select(ScheduleRequest.id)
+        .where(mine, ~is_open)
         .order_by(ScheduleRequest.handled_at.desc(), ScheduleRequest.id.desc())
         .limit(recent_closed)
+    )
+    return db.session.scalars(
+        select(ScheduleRequest)
+        .options(
+            selectinload(ScheduleRequest.tasks),
+            joinedload(ScheduleRequest.client),
+            joinedload(ScheduleRequest.requested_by),
+            joinedload(ScheduleRequest.handled_by),
+            joinedload(ScheduleRequest.preferred_caregiver),
+        )
+        .where(mine, or_(is_open, ScheduleRequest.id.in_(recent.scalar_subquery())))
+        .order_by(
+            case((is_open, 0), else_=1),
+            case((is_open, ScheduleRequest.created_at)),
+            case((is_open, ScheduleRequest.id)),
+            ScheduleRequest.handled_at.desc(),
+            ScheduleRequest.id.desc(),
+        )
     ).all()
-    return [*open_rows, *closed_rows]
 
 
 def decide_request(request_row: ScheduleRequest, staff: User, status: str, note: str | None) -> None:
