@@ -173,3 +173,18 @@ def test_an_empty_or_hostile_name_is_refused_beside_the_field(client, world):
     assert empty.status_code == 422 and "Enter your login name." in empty.get_data(as_text=True)
     hostile = client.post_form("/login/email", {"username": "<script>alert(1)</script>" * 20})
     assert hostile.status_code == 422 and "<script>alert(1)" not in hostile.get_data(as_text=True)
+
+
+def test_one_account_gets_at_most_three_links_of_a_kind_in_fifteen_minutes(app, client, world):
+    for _ in range(5):
+        ask_for_link(client, "margaretjones")
+        client.post_form("/password/forgot", {"username": "margaretjones", "method": "email"})
+    deliver_resets(app)
+    with in_app(app) as session:
+        subjects = session.scalars(
+            select(OutboxMail.subject).where(OutboxMail.to_address == "margaretjones@example.com")
+        ).all()
+        throttled = session.scalars(select(AuditEvent).where(AuditEvent.action == "link.throttled")).all()
+    assert sum(s.startswith("Your sign-in link") for s in subjects) == 3
+    assert sum(s.startswith("Reset your") for s in subjects) == 3
+    assert len(throttled) == 4

@@ -9,8 +9,10 @@ allows it. Staff sending a reset mail from a person's page go straight to `send_
 Links are built from the agency's own address (app.services.links), never from a request.
 """
 
+from datetime import timedelta
+
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth.tokens import make_token, spend_tokens
 from app.extensions import db
@@ -76,6 +78,25 @@ def send_sign_in_link(agency: Agency, user: User) -> bool:
 _SENDERS = {LinkPurpose.RESET: send_reset_link, LinkPurpose.SIGN_IN: send_sign_in_link}
 
 
+# However often someone asks for one account's links, it gets at most this many mails of a kind in
+# the window: the form's per-address limit alone would let many addresses flood one inbox.
+LINKS_PER_WINDOW = 3
+LINK_WINDOW = timedelta(minutes=15)
+
+
+def _asked_recently(row: PasswordResetRequest) -> int:
+    """How many earlier requests for the same account and kind the worker answered in the window."""
+    return db.session.scalar(
+        select(func.count(PasswordResetRequest.id)).where(
+            PasswordResetRequest.agency_id == row.agency_id,
+            PasswordResetRequest.username == row.username,
+            PasswordResetRequest.purpose == row.purpose,
+            PasswordResetRequest.id != row.id,
+            PasswordResetRequest.processed_at >= utcnow() - LINK_WINDOW,
+        )
+    )
+
+
 def deliver_reset_requests(limit: int = 100) -> int:
     """Worker: answer queued requests (every agency). Returns how many links were mailed."""
     sent = 0
@@ -87,6 +108,16 @@ def deliver_reset_requests(limit: int = 100) -> int:
         .with_for_update(skip_locked=True)
     ).all()
     for row in rows:
+        if _asked_recently(row) >= LINKS_PER_WINDOW:
+            row.processed_at = utcnow()
+            audit.record(
+                "link.throttled",
+                actor=None,
+                agency_id=row.agency_id,
+                username=row.username,
+                purpose=row.purpose,
+            )
+            continue
         row.processed_at = utcnow()
         user = find_login(row.agency_id, row.username)
         agency = db.session.get(Agency, row.agency_id)
