@@ -70,6 +70,10 @@ FIELD_NAMES = [
     "client_id",
     "body",
     "done",
+    "picture",
+    "relationship",
+    "sections",
+    "confirm_password",
 ]
 
 

@@ -37,6 +37,7 @@ from app.models import (
     ConversationRead,
     Document,
     DocumentCategory,
+    Invitation,
     Invoice,
     InvoiceLine,
     LeadAttachment,
@@ -66,6 +67,8 @@ PUBLIC = {
     "auth.link_sign_in",
     "auth.two_step",
     "schedule.feed",
+    "profile.confirm_email",  # the link mailed to a new address: its signed one-time token is the key
+    "profile.accept_invitation",  # a family invitation's one-time link: its signed token is the key
 }
 # Public, but only meaningful after the password step: without one it sends the visitor to sign in.
 PUBLIC_AFTER_PASSWORD = {"auth.two_step"}
@@ -81,7 +84,13 @@ PORTAL_BLUEPRINTS = {
     "documents",
 }
 # Portal pages that are about the user, not about one client: `?client=` means nothing there.
-CLIENT_AGNOSTIC = {"profile.contact", "profile.picture", "profile.settings", "messages.unread_count"}
+CLIENT_AGNOSTIC = {
+    "profile.contact",
+    "profile.picture",
+    "profile.picture_image",
+    "profile.settings",
+    "messages.unread_count",
+}
 
 # URL argument name → the kind of object it names (a key of the object graph built below).
 OBJECT_KINDS = {
@@ -111,6 +120,7 @@ OBJECT_KINDS = {
     "attachment_id": "lead_attachment",
     "feed_id": "feed_token",
     "token_id": "feed_token",
+    "invitation_id": "invitation",
 }
 # A bare `<int:id>` means the blueprint's own object.
 BARE_ID_KINDS = {
@@ -363,6 +373,19 @@ def build_graph(app, agency, client, portal_user, staff) -> dict[str, int]:
             ),
         )
         add("feed_token", CalendarFeedToken(agency_id=aid, user_id=uid, token_hash=f"{cid:064d}"))
+        add(
+            "invitation",
+            Invitation(
+                agency_id=aid,
+                client_id=cid,
+                invited_by_id=uid,
+                first_name="Ivy",
+                last_name=f"Invited{cid}",
+                email=f"ivy{cid}@example.com",
+                relationship_kind="emergency_contact",
+                sections=["schedule"],
+            ),
+        )
         session.commit()
     return ids
 

@@ -138,7 +138,6 @@ def test_a_damaged_file_is_an_error_not_other_bytes(app, world, files):
 # --- delete ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.commits  # another connection or thread writes at the same time
 def test_delete_removes_the_row_now_and_the_file_after_the_commit(app, world, files):
     path = _on_disk(files, world.a.id, PDF)
     with in_app(app) as session:

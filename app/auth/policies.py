@@ -285,3 +285,63 @@ def offers_security_question(agency, user) -> bool:
 def two_step_required(agency, user) -> bool:
     """The agency requires two-step sign-in for its staff."""
     return user.is_staff and bool(agency.staff_two_factor_required)
+
+
+# --- Access the family controls: who may invite, grant and revoke ----------------------------------
+# A client (relationship `self`) and their legal representatives manage who else sees the client's
+# record. They invite family (an emergency contact) or another legal representative, never a payer:
+# a payer is whoever invoices are billed to, and that is the office's arrangement, not the family's.
+
+INVITABLE_RELATIONSHIPS = (REL_EMERGENCY, REL_LEGAL)
+
+
+def manages_access(link: ClientLink | None) -> bool:
+    """May the holder of this link invite people to, and revoke people from, the linked client?"""
+    return link is not None and link.relationship_kind in (REL_SELF, REL_LEGAL)
+
+
+def allowed_sections(link: ClientLink) -> list[str]:
+    """The sections this link opens, in SECTIONS order ("what each may see")."""
+    return [section for section in SECTIONS if link_allows(link, section)]
+
+
+def above_ceiling(relationship: str, sections) -> list[str]:
+    """The chosen sections this relationship may never see (all of them for an unknown one)."""
+    ceiling = CEILINGS.get(relationship, frozenset())
+    return [section for section in SECTIONS if section in set(sections) and section not in ceiling]
+
+
+def link_flags(relationship: str, sections) -> dict[str, bool]:
+    """The ClientLink switches and ticks that open exactly `sections` (within the ceiling) for a
+    new link of this relationship: the inverse of `link_allows` (tested to agree)."""
+    chosen = set(sections)
+    flags = {switch: section in chosen for section, switch in _SWITCHES.items()}
+    flags["may_view_care_plan"] = relationship == REL_LEGAL and CARE_PLAN in chosen
+    flags["may_view_invoices"] = relationship == REL_EMERGENCY and INVOICES in chosen
+    flags["may_view_visit_notes"] = False  # a payer's tick; never given by an invitation
+    return flags
+
+
+def needs_other_section(sections) -> list[tuple[str, str]]:
+    """Pairs (chosen, missing): payments come with invoices, schedule requests with the schedule."""
+    chosen = set(sections)
+    pairs = ((PAYMENTS, INVOICES), (SCHEDULE_REQUESTS, SCHEDULE))
+    return [(section, needed) for section, needed in pairs if section in chosen and needed not in chosen]
+
+
+def invitation_needs_approval(agency, relationship: str) -> bool:
+    """The office reads an invitation before it goes out, unless office settings let them go straight
+    out; a legal representative always waits for the office, which holds the power of attorney or
+    guardianship papers and ticks the care plan for such a link."""
+    return bool(agency.invitations_need_approval) or relationship == REL_LEGAL
+
+
+def may_revoke(manager: ClientLink | None, link: ClientLink) -> bool:
+    """May the holder of `manager` end the access `link` gives? Anyone's on the same client but the
+    client's own account and their own."""
+    return (
+        manages_access(manager)
+        and link.client_id == manager.client_id
+        and link.relationship_kind != REL_SELF
+        and link.user_id != manager.user_id
+    )

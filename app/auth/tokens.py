@@ -68,3 +68,44 @@ def spend_tokens(user: User, purpose: str | None = None) -> None:
         raise ValueError(f"{purpose} links are not spent this way")
     for attribute in attributes:
         setattr(user, attribute, new_stamp())
+
+
+# --- invitations: a family member's one-time link to choose a login name and password ------------
+# Not a user's link (the account does not exist yet): the payload names the invitation, and the
+# invitation's own nonce rotates when the link is used, withdrawn or sent anew.
+
+INVITATION_MAX_AGE = 7 * 24 * 3600
+_INVITATION_SALT = "porchlight-invitation"
+
+
+def _invitation_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_INVITATION_SALT)
+
+
+def make_invitation_token(invitation) -> str:
+    return _invitation_serializer().dumps(
+        {"i": invitation.id, "a": invitation.agency_id, "n": invitation.nonce}
+    )
+
+
+def invitation_for_token(token: str, agency_id: int):
+    """The sent, unused, unexpired invitation of this agency a token names, or None."""
+    from app.models import Invitation, utcnow
+    from app.models.statuses import InvitationStatus
+
+    try:
+        data = _invitation_serializer().loads(token, max_age=INVITATION_MAX_AGE)
+    except BadSignature:  # includes SignatureExpired
+        return None
+    if not isinstance(data, dict) or data.get("a") != agency_id or type(data.get("i")) is not int:
+        return None
+    if not isinstance(data.get("n"), str) or not 1 <= data["i"] <= 2**31 - 1:
+        return None
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.id == data["i"], Invitation.agency_id == agency_id)
+    )
+    if invitation is None or invitation.status != InvitationStatus.SENT or invitation.nonce != data["n"]:
+        return None
+    if invitation.expires_at is not None and invitation.expires_at <= utcnow():
+        return None
+    return invitation

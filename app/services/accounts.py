@@ -42,13 +42,15 @@ def login_name_for(agency, first_name: str, last_name: str) -> str:
 
 
 def create_person(
-    agency, actor, *, first_name, last_name, email, phone, role, temporary_password=None
+    agency, actor, *, first_name, last_name, email, phone, role, temporary_password=None, username=None
 ) -> User:
-    """A new account; an address the office enters counts as confirmed (the office knows it)."""
+    """A new account; an address the office enters counts as confirmed (the office knows it), as
+    does one an invitation link reached. `username`: a login name the person chose themselves
+    (checked free by the caller), else one made from the name."""
     email = (email or "").strip() or None
     user = User(
         agency_id=agency.id,
-        username=login_name_for(agency, first_name, last_name),
+        username=(username or "").strip().lower() or login_name_for(agency, first_name, last_name),
         role=role,
         first_name=first_name.strip(),
         last_name=last_name.strip(),

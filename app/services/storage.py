@@ -20,11 +20,12 @@ a profile picture) audits it. Like every service this flushes and never commits.
 import hashlib
 import os
 import tempfile
+from contextlib import nullcontext
 from functools import cache
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import Engine, event, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -46,17 +47,17 @@ def put(agency: Agency, data: bytes, content_type: str) -> StoredFile:
     """Store these bytes for the agency and return their row (the existing one for bytes it already has)."""
     digest = hashlib.sha256(data).hexdigest()
     _write_once(_path(agency.id, digest), data)
-    # INSERT … ON CONFLICT DO NOTHING: two requests storing the same bytes at once both end up
+    # One upsert that hands back the row: two requests storing the same bytes at once both end up
     # with the one row, where a SELECT-then-INSERT would let the second fail on the unique key.
     insert = _INSERTS[db.session.get_bind().dialect.name](StoredFile)
-    db.session.execute(
-        insert.values(
-            agency_id=agency.id, sha256=digest, size_bytes=len(data), content_type=content_type
-        ).on_conflict_do_nothing(index_elements=["agency_id", "sha256"])
+    statement = (
+        insert.values(agency_id=agency.id, sha256=digest, size_bytes=len(data), content_type=content_type)
+        .on_conflict_do_update(
+            index_elements=["agency_id", "sha256"], set_={"sha256": insert.excluded.sha256}
+        )
+        .returning(StoredFile)
     )
-    return db.session.scalars(
-        select(StoredFile).where(StoredFile.agency_id == agency.id, StoredFile.sha256 == digest)
-    ).one()
+    return db.session.scalars(statement, execution_options={"populate_existing": True}).one()
 
 
 def get(agency: Agency, file_id: int | None) -> StoredFile | None:
@@ -80,10 +81,10 @@ def read(stored: StoredFile) -> bytes:
 def delete(stored: StoredFile) -> bool:
     """Forget a file no row points at any more: its row goes now, its bytes once the transaction
     commits. False, and nothing done, while a photo, logo, document or attachment still uses it."""
-    for column in _owner_columns():
-        query = select(column).where(column == stored.id).limit(1)
-        if db.session.execute(query, execution_options={"skip_tenant_scope": True}).first():
-            return False
+    # One statement asks every owner column at once.
+    used = or_(*(exists().where(column == stored.id) for column in _owner_columns()))
+    if db.session.scalar(select(used), execution_options={"skip_tenant_scope": True}):
+        return False
     db.session.delete(stored)
     db.session.flush()
     db.session.info.setdefault(_PENDING_UNLINKS, set()).add((stored.agency_id, stored.sha256))
@@ -149,7 +150,9 @@ def _unlink_after_commit(session: Session) -> None:
         return
     # The session cannot run SQL here; a connection of its own sees what is committed. The same
     # bytes may have been stored again meanwhile, or the delete undone by a rolled-back savepoint.
-    with db.engine.connect() as connection:
+    # (A session joined to an outer transaction, as in the tests, asks that transaction instead.)
+    bind = session.get_bind()
+    with bind.connect() if isinstance(bind, Engine) else nullcontext(bind) as connection:
         for agency_id, digest in pending:
             again = connection.scalar(
                 select(StoredFile.id).where(StoredFile.agency_id == agency_id, StoredFile.sha256 == digest)

@@ -33,13 +33,16 @@ def guard_section(section: str):
         abort(404)
 
 
-def selected_client(section: str | None = None, *, allow_all: bool = False):
+def selected_client(section: str | None = None, *, allow_all: bool = False, rule=None):
     """The client chosen by ?client=, else the one chosen earlier, else the first allowed.
 
+    With `rule(link)`, only the clients whose link the rule allows (e.g. `manages_access`).
     Returns None only when `allow_all` and the user asked for all clients (a payer's calendar).
     """
     access = g.access
     allowed = access.clients(section)
+    if rule is not None:
+        allowed = [client for client in allowed if rule(access.link(client.id))]
     if not allowed:
         abort(404)
     requested = request.args.get("client")

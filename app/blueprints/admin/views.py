@@ -8,7 +8,7 @@ from app.blueprints.admin import area, bp
 from app.extensions import db
 from app.models import Client, ScheduleRequest, User
 from app.models.statuses import RequestStatus, Role
-from app.services import messages
+from app.services import family_access, messages
 from app.web.htmx import render_page
 
 
@@ -26,5 +26,6 @@ def index():
             )
         ),
         "waiting_messages": messages.office_waiting_count(g.agency),
+        "waiting_invitations": family_access.waiting_count(g.agency),
     }
     return render_page("admin/index.html", counts=counts)

@@ -9,13 +9,14 @@ the blueprint's before_request has already refused users whose schedule is switc
 from datetime import datetime
 
 from flask import abort, current_app, g, make_response, request, url_for
+from flask_login import current_user
 
 from app.auth.policies import SCHEDULE, SCHEDULE_REQUESTS
 from app.blueprints.schedule import bp
 from app.blueprints.schedule import services as cal
 from app.models import Caregiver
 from app.services import calendar as visits_calendar
-from app.services import storage
+from app.services import record_views, storage
 from app.services.pdf import render_pdf
 from app.web.formatting import viewer_zone, weekday_names, when
 from app.web.htmx import is_partial_request, render_page
@@ -69,6 +70,15 @@ def _request_url(client) -> str | None:
     return None
 
 
+def _record_notes_shown(context: dict, how: str) -> None:
+    """The caregivers' notes and refusal reasons are part of the client's record: one "viewed"
+    event per client whose notes this answer shows (written with the request's commit)."""
+    visits = (visit for day in context["schedule"].days for visit in day.visits)
+    record_views.record_visit_notes(
+        current_user._get_current_object(), visits, g.access.shows_visit_notes, how=how
+    )
+
+
 @bp.errorhandler(cal.BadCalendarQuery)
 @bp.errorhandler(cal.TooManyForPdf)
 def _calendar_error(error):
@@ -85,6 +95,7 @@ def _calendar_error(error):
 @bp.route("/schedule")
 def calendar():
     context = _calendar_context()
+    _record_notes_shown(context, record_views.PAGE)
     return render_page(
         "schedule/calendar.html",
         fragment="schedule/_calendar.html",
@@ -96,7 +107,9 @@ def calendar():
 @bp.route("/schedule/print")
 def print_view():
     """The calendar as a plain document for the browser's Print command: no script at all."""
-    return render_page("schedule/print.html", **_calendar_context())
+    context = _calendar_context()
+    _record_notes_shown(context, record_views.PRINT)
+    return render_page("schedule/print.html", **context)
 
 
 @bp.route("/schedule.pdf")
@@ -105,6 +118,7 @@ def pdf():
     if context["schedule"].count > cal.MAX_PDF_VISITS:
         raise cal.TooManyForPdf(context["schedule"].count)
     data = render_pdf("schedule/pdf.html", **context)
+    _record_notes_shown(context, record_views.PDF)
     response = make_response(data)
     response.mimetype = "application/pdf"
     response.headers["Content-Disposition"] = (
