@@ -380,3 +380,20 @@ def test_the_pages_cost_at_most_ten_statements(app, client, world):
     assert len(shown) <= 10, shown
     assert len(saved) <= 10, saved
     assert len(changed) <= 10, changed
+
+
+def test_an_account_saves_its_contact_details_at_most_ten_times_an_hour(client, world):
+    """Each save may mail a confirmation link to whatever address is typed: a budget per account
+    keeps a signed-in account from flooding someone's inbox."""
+    login(client, "margaretjones")
+    token = client.csrf_token("/profile/contact")
+    answers = []
+    for n in range(11):
+        data = {
+            "csrf_token": token,
+            "first_name": "Margaret",
+            "last_name": "Jones",
+            "email": f"m{n}@example.com",
+        }
+        answers.append(client.post("/profile/contact", data=data).status_code)
+    assert answers[:10] == [303] * 10 and answers[10] == 429

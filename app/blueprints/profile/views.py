@@ -7,6 +7,7 @@ from app.auth.policies import SCHEDULE
 from app.auth.tokens import user_for_token
 from app.blueprints.profile import bp
 from app.blueprints.profile.forms import ConfirmEmailForm, ContactForm, FeedForm, PictureForm, SettingsForm
+from app.extensions import limiter
 from app.i18n import _
 from app.services import audit, calendar_feed, storage
 from app.services import profile as profile_service
@@ -34,7 +35,14 @@ def _shown_contact_form(user) -> ContactForm:
     return form
 
 
+def _this_user() -> str:
+    return f"user:{current_user.id}"
+
+
 @bp.route("/profile/contact", methods=["GET", "POST"])
+# Each save may mail a confirmation link to any address typed: a budget per account, so a signed-in
+# account cannot be used to flood someone's inbox.
+@limiter.limit("10 per hour", key_func=_this_user, methods=["POST"])
 def contact():
     user = current_user._get_current_object()
     if request.method == "GET":
