@@ -902,3 +902,13 @@ def test_the_office_queue_costs_the_same_statements_for_few_or_many(app, client,
         counts.append(len(statements))
     assert counts[0] == counts[1] and counts[0] <= 10, counts
     assert "Decided by Sam Rivera on " in page(response)
+
+
+def test_the_office_hears_that_an_invitation_waits(app, client, world):
+    login(client, "margaretjones")
+    assert invite(client).status_code == 303
+    office = mails_to(app, "office@alpha.localhost")
+    assert len(office) == 1 and office[0].subject == "An invitation to the portal waits for the office"
+    assert "Margaret Jones asked to give someone access" in office[0].body_text
+    assert "http://alpha.localhost/admin/invitations" in office[0].body_text
+    assert "lucy" not in office[0].body_text.lower()  # the invitee's name and address stay in the portal

@@ -11,6 +11,7 @@ invitation decided, withdrawn or used twice at once) raises `InvitationChanged`.
 
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -41,6 +42,7 @@ from app.models.user import new_stamp
 from app.services import accounts, audit
 from app.services.links import agency_url
 from app.services.mail import queue_mail
+from app.services.messages import office_recipient
 
 PENDING = (InvitationStatus.AWAITING_APPROVAL, InvitationStatus.SENT)
 DECLINED_SHOWN_DAYS = 30  # a declined invitation stays on the inviter's page this long
@@ -166,9 +168,28 @@ def invite_person(
         relationship=relationship,
         sections=list(sections),
     )
-    if not invitation_needs_approval(agency, relationship):
+    if invitation_needs_approval(agency, relationship):
+        _tell_office(agency, actor, client)
+    else:
         _send(agency, actor, invitation, from_statuses=(InvitationStatus.AWAITING_APPROVAL,))
     return invitation
+
+
+def _tell_office(agency, inviter, client) -> None:
+    """The office hears that an invitation waits for it (who asked, for whom; nothing more)."""
+    address, language = office_recipient(agency)
+    if not address:
+        current_app.logger.warning("agency %s has no address for invitations", agency.slug)
+        return
+    queue_mail(
+        address,
+        "invitation_waiting",
+        agency=agency,
+        locale=language,
+        inviter=inviter,
+        client=client,
+        link=agency_url(agency, "admin.invitations"),
+    )
 
 
 def _send(agency, actor, invitation: Invitation, *, from_statuses, **values) -> None:
