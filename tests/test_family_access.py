@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from itsdangerous import TimestampSigner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth import policies
 from app.auth.policies import SECTIONS, link_allows
@@ -544,15 +544,17 @@ def _sent_invitation(
             agency_id=agency.id,
             client_id=client.id,
             invited_by_id=inviter.id,
-            first_name="Lucy",
-            last_name="Jones",
-            email="lucy@example.com",
-            relationship_kind="emergency_contact",
-            sections=["schedule"],
-            status="sent",
-            sent_at=utcnow(),
-            expires_at=utcnow() + timedelta(days=7),
-            **kw,
+            **{
+                "first_name": "Lucy",
+                "last_name": "Jones",
+                "email": "lucy@example.com",
+                "relationship_kind": "emergency_contact",
+                "sections": ["schedule"],
+                "status": "sent",
+                "sent_at": utcnow(),
+                "expires_at": utcnow() + timedelta(days=7),
+            }
+            | kw,
         )
         session.add(invitation)
         session.commit()
@@ -912,3 +914,34 @@ def test_the_office_hears_that_an_invitation_waits(app, client, world):
     assert "Margaret Jones asked to give someone access" in office[0].body_text
     assert "http://alpha.localhost/admin/invitations" in office[0].body_text
     assert "lucy" not in office[0].body_text.lower()  # the invitee's name and address stay in the portal
+
+
+def test_an_invitee_with_an_account_adds_the_access_to_it(app, client, make, world):
+    """Harold (own account, confirmed address haroldsmith@example.com) is invited for Margaret:
+    signed in, he adds her to his account instead of making a second one."""
+    invitation, token = _sent_invitation(app, make, world, email="haroldsmith@example.com")
+    login(client, "haroldsmith")
+    html = page(client.get(f"/invitation/{token}"))
+    assert "Add Margaret Jones to my account (haroldsmith)" in html
+    response = client.post_form(f"/invitation/{token}", {"join": "1"})
+    assert response.status_code == 303
+    with in_app(app) as session:
+        link = session.scalar(
+            select(ClientLink).where(
+                ClientLink.user_id == world.harold.id, ClientLink.client_id == world.client_a.id
+            )
+        )
+        assert link is not None and link.relationship_kind == "emergency_contact"
+        assert session.get(Invitation, invitation.id).status == "accepted"
+        assert session.scalar(select(func.count(User.id)).where(User.email == "haroldsmith@example.com")) == 1
+    assert "Margaret Jones" in page(client.get(f"/dashboard?client={world.client_a.id}"))
+    assert client.get(f"/invitation/{token}").status_code == 404  # spent
+
+
+def test_only_the_address_the_invitation_went_to_may_join_an_account(app, client, make, world):
+    invitation, token = _sent_invitation(app, make, world)  # to lucy@example.com
+    login(client, "haroldsmith")
+    assert "to my account" not in page(client.get(f"/invitation/{token}"))
+    forged = client.post_form(f"/invitation/{token}", {"join": "1"})
+    assert forged.status_code == 422  # the new-account form, with its fields missing
+    assert get_one(app, Invitation, id=invitation.id).status == "sent"

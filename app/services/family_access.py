@@ -302,6 +302,45 @@ def accept_invitation(agency, invitation: Invitation, *, username: str, password
     return user
 
 
+def may_join_account(invitation: Invitation, user) -> bool:
+    """May the signed-in `user` take this invitation into the account they have? Only a portal
+    user of the agency whose confirmed address is the one the invitation went to, not yet linked
+    to the client: the link proves the mailbox, the session the account."""
+    return (
+        user is not None
+        and not user.is_staff
+        and user.agency_id == invitation.agency_id
+        and user.email_confirmed_at is not None
+        and (user.email or "").casefold() == invitation.email.casefold()
+        and not any(link.client_id == invitation.client_id for link in user.links)
+    )
+
+
+def accept_into_account(agency, invitation: Invitation, user: User) -> None:
+    """The invitee already has an account (see `may_join_account`): the access is added to it and
+    the link is spent."""
+    _move(
+        invitation,
+        (InvitationStatus.SENT,),
+        status=InvitationStatus.ACCEPTED,
+        nonce=new_stamp(),
+        accepted_at=utcnow(),
+    )
+    invitation.user_id = user.id
+    relationship, sections = invitation.relationship_kind, invitation.sections
+    accounts.link_to_client(
+        agency, user, user, invitation.client, relationship, **link_flags(relationship, sections)
+    )
+    _invitation_consent(agency, user, ConsentAction.GRANTED, invitation)
+    audit.record(
+        "invitation.accepted",
+        actor=user,
+        target=invitation,
+        client_id=invitation.client_id,
+        into="own account",
+    )
+
+
 def revoke_access(agency, actor, link: ClientLink) -> None:
     """End someone's access to this client at once: their link goes, every session of theirs ends
     (their next request is the sign-in page), and the invitations they sent for this client are

@@ -34,6 +34,7 @@ from app.services import accounts, family_access, record_views
 from app.services.family_access import RELATIONSHIP_WORDS, section_words
 from app.web.access import public
 from app.web.formatting import viewer_zone, when
+from app.web.forms import Form
 from app.web.htmx import done, render_form, render_page
 from app.web.input_guard import parse_id
 from app.web.portal import selected_client
@@ -306,6 +307,17 @@ def accept_invitation(token):
     invitation = invitation_for_token(token, g.agency.id)
     if invitation is None or not invitation.client.is_active:
         return render_page("profile/invitation_invalid.html", status=404)
+    signed_in = current_user._get_current_object() if current_user.is_authenticated else None
+    joinable = family_access.may_join_account(invitation, signed_in)
+    if joinable and request.form.get("join") == "1" and Form().validate_on_submit():
+        try:
+            family_access.accept_into_account(g.agency, invitation, signed_in)
+        except family_access.InvitationChanged:
+            return render_page("profile/invitation_invalid.html", status=409)
+        return done(
+            _("%(client)s is added to your account.", client=invitation.client.display_name),
+            url_for("dashboard.index", client=invitation.client_id),
+        )
     form = AcceptInvitationForm(agency=g.agency)
     if request.method == "GET":
         form.username.data = accounts.login_name_for(g.agency, invitation.first_name, invitation.last_name)
@@ -327,7 +339,9 @@ def accept_invitation(token):
         form=form,
         invitation=invitation,
         inviter=invitation.invited_by,
-        signed_in_as=current_user if current_user.is_authenticated else None,
+        signed_in_as=signed_in,
+        joinable=joinable,
+        join_form=Form(),
         sections=section_words(invitation.sections),
         relationship=RELATIONSHIP_WORDS.get(invitation.relationship_kind, ""),
     )
