@@ -173,6 +173,16 @@ def invoice_visible(link: ClientLink, invoice: Invoice) -> bool:
     return invoice.billed_to_id is None
 
 
+def can_question_invoice(link: ClientLink, invoice: Invoice) -> bool:
+    """ "Question this line": the client, a legal representative or the payer of an invoice they see,
+    when they write messages for the client; an emergency contact only views and downloads."""
+    return (
+        link.relationship_kind != REL_EMERGENCY
+        and link_allows(link, MESSAGES)
+        and invoice_visible(link, invoice)
+    )
+
+
 def can_pay(link: ClientLink, invoice: Invoice, gateway: str) -> bool:
     return (
         gateway != "none"

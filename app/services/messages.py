@@ -15,7 +15,17 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.policies import MESSAGES, conversation_criterion, conversation_visible, link_criterion
 from app.extensions import db
-from app.models import Agency, Client, ClientLink, Conversation, ConversationRead, Message, User, utcnow
+from app.models import (
+    Agency,
+    Client,
+    ClientLink,
+    Conversation,
+    ConversationRead,
+    InvoiceLine,
+    Message,
+    User,
+    utcnow,
+)
 from app.models.statuses import Role
 from app.services import audit
 from app.services.links import AgencyHasNoAddress, agency_url
@@ -26,9 +36,17 @@ BODY_MAX = 5000
 
 
 def start_conversation(
-    agency: Agency, client: Client, starter: User, *, subject: str, body: str, private: bool
+    agency: Agency,
+    client: Client,
+    starter: User,
+    *,
+    subject: str,
+    body: str,
+    private: bool,
+    invoice_line: InvoiceLine | None = None,
 ) -> Conversation:
-    """A new thread about `client` with its first message; the office hears of it."""
+    """A new thread about `client` with its first message; the office hears of it. With
+    `invoice_line`, the thread questions that line of one of the client's invoices."""
     now = utcnow()
     conversation = Conversation(
         agency_id=agency.id,
@@ -36,6 +54,7 @@ def start_conversation(
         subject=subject.strip(),
         started_by_id=starter.id,
         is_private=private,
+        invoice_line_id=invoice_line.id if invoice_line is not None else None,
         created_at=now,
         last_message_at=now,
     )

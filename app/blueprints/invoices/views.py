@@ -1,20 +1,139 @@
-"""Invoice views."""
+"""Invoices: `/invoices` (issued invoices newest first, the totals due, a ?client= filter for
+someone linked to several clients), `/invoices/<id>` (the detail: a dialog with htmx, a page
+without JavaScript), `/invoices/<id>.pdf`, and "question this line" (a thread to the office).
 
-from app.auth.policies import INVOICES, invoice_visible
+Which invoices a user sees is `PortalAccess.invoices_criterion` for the list and `invoice_visible`
+for one invoice (through `get_portal_or_404`); the blueprint's guard has already refused users
+with no invoices section. Every view of an invoice or its PDF is recorded (`record_view`).
+"""
+
+import re
+
+from flask import abort, g, make_response, request, url_for
+from flask_login import current_user
+
+from app.auth.policies import (
+    INVOICES,
+    MESSAGES,
+    can_question_invoice,
+    conversation_visible,
+    invoice_visible,
+    starts_private,
+)
 from app.blueprints.invoices import bp
+from app.blueprints.invoices import services as billing
+from app.blueprints.invoices.forms import QuestionForm
 from app.i18n import _
-from app.models import Invoice
-from app.web.htmx import render_page
+from app.models import Invoice, InvoiceLine
+from app.services import messages as messages_service
+from app.services.pdf import render_pdf
+from app.services.record_views import INVOICE, PDF, record_view
+from app.web.htmx import done, render_form, render_page
+from app.web.input_guard import parse_id
 from app.web.portal import get_portal_or_404, selected_client
+from app.web.tenancy import get_child_or_404
+
+
+def _user():
+    return current_user._get_current_object()
 
 
 @bp.route("/invoices")
 def index():
-    selected_client(INVOICES, allow_all=True)  # 404 for a client out of reach
-    return render_page("coming_later.html", heading=_("Invoices"))
+    clients = g.access.clients(INVOICES)
+    # Every client's invoices unless ?client= names one (404 for a client out of reach).
+    client = selected_client(INVOICES) if "client" in request.args else None
+    page = parse_id(request.args.get("page", "1")) or 1
+    shown = billing.invoice_page(g.access.invoices_criterion(client.id if client else None), page)
+    if page > 1 and not shown.invoices:
+        abort(404)
+    return render_page(
+        "invoices/index.html",
+        fragment="invoices/_list.html",
+        listing=shown,
+        client=client,
+        clients=clients,
+        clients_by_id={c.id: c for c in clients},
+        several_clients=len(clients) > 1,
+        state_of=billing.state_of,
+        state_labels=billing.STATE_LABELS,
+    )
+
+
+def _invoice(invoice_id: int) -> Invoice:
+    return get_portal_or_404(Invoice, invoice_id, INVOICES, invoice_visible)
+
+
+def _detail_context(invoice: Invoice, form: QuestionForm | None = None, asking: int | None = None) -> dict:
+    link = g.access.link(invoice.client_id)
+    may_ask = can_question_invoice(link, invoice)
+    reads_threads = g.access.allows(invoice.client_id, MESSAGES)
+    lines = billing.invoice_lines(
+        invoice, (lambda thread: conversation_visible(link, thread)) if reads_threads else None
+    )
+    return {
+        "invoice": invoice,
+        "client": link.client,
+        "lines": lines,
+        "payments": billing.invoice_payments(invoice),
+        "state": billing.state_of(invoice),
+        "state_labels": billing.STATE_LABELS,
+        "may_ask": may_ask,
+        "form": form or QuestionForm(formdata=None),
+        "asking": asking,
+        "hours": billing.hours,
+    }
 
 
 @bp.route("/invoices/<int:invoice_id>")
 def detail(invoice_id):
-    get_portal_or_404(Invoice, invoice_id, INVOICES, invoice_visible)
-    return render_page("coming_later.html", heading=_("Invoice"))
+    invoice = _invoice(invoice_id)
+    record_view(INVOICE, _user(), invoice.client_id, invoice, label=invoice.number)
+    return render_page("invoices/detail.html", fragment="invoices/_dialog.html", **_detail_context(invoice))
+
+
+@bp.route("/invoices/<int:invoice_id>/lines/<int:line_id>/question", methods=["POST"])
+def question(invoice_id, line_id):
+    invoice = _invoice(invoice_id)
+    link = g.access.link(invoice.client_id)
+    if not can_question_invoice(link, invoice):
+        abort(404)
+    line = get_child_or_404(invoice, InvoiceLine, line_id)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        number = next(
+            n for n, row in enumerate(billing.invoice_lines(invoice), start=1) if row.line.id == line.id
+        )
+        conversation = messages_service.start_conversation(
+            g.agency,
+            link.client,
+            _user(),
+            subject=_("Question about invoice %(number)s, line %(line)d", number=invoice.number, line=number),
+            body=form.body.data,
+            private=starts_private(link),
+            invoice_line=line,
+        )
+        return done(
+            _("Your question was sent to the office. You will find the answer in Messages."),
+            url_for("messages.thread", conversation_id=conversation.id),
+        )
+    return render_form(
+        "invoices/detail.html", fragment="invoices/_dialog.html", **_detail_context(invoice, form, line.id)
+    )
+
+
+def _filename(number: str) -> str:
+    """The invoice number as a file name that needs no quoting in a header."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", number) or "invoice"
+
+
+@bp.route("/invoices/<int:invoice_id>.pdf")
+def pdf(invoice_id):
+    invoice = _invoice(invoice_id)
+    context = _detail_context(invoice)
+    data = render_pdf("invoices/pdf.html", **context)
+    record_view(INVOICE, _user(), invoice.client_id, invoice, label=invoice.number, how=PDF)
+    response = make_response(data)
+    response.mimetype = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{_filename(invoice.number)}.pdf"'
+    return response
