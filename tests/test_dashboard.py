@@ -113,7 +113,18 @@ def _lots_of_everything(app, make, world, size):
 
     from sqlalchemy import insert
 
-    from app.models import Client, Conversation, Document, DocumentCategory, Invoice, Message, Visit
+    from app.models import (
+        CarePlan,
+        CarePlanTask,
+        Client,
+        Conversation,
+        Document,
+        DocumentCategory,
+        Invoice,
+        Message,
+        Task,
+        Visit,
+    )
 
     ana = make.caregiver(world.a, "Ana Torres")
     file_id = make.stored_file(world.a, b"%PDF-1.4 form", "application/pdf").id
@@ -187,6 +198,17 @@ def _lots_of_everything(app, make, world, size):
                 }
                 for n in range(size)
             ],
+        )
+        # A care plan with its tasks: the badge shows how many, without loading them.
+        plan = CarePlan(agency_id=world.a.id, client_id=world.client_a.id, frequency="Daily")
+        session.add(plan)
+        session.flush()
+        task = Task(agency_id=world.a.id, name="Bathing")
+        session.add(task)
+        session.flush()
+        session.add_all(
+            CarePlanTask(agency_id=world.a.id, care_plan_id=plan.id, task_id=task.id)
+            for _ in range(size // 10)
         )
         session.commit()
 

@@ -1,12 +1,12 @@
 """My <agency>: the icon row and the sections this user may see, with real counts."""
 
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth import policies
 from app.blueprints.dashboard import bp
 from app.extensions import db
-from app.models import CarePlan
+from app.models import CarePlan, CarePlanTask
 from app.services import portal_queries
 from app.services.calendar import who_is_coming_today
 from app.web.formatting import viewer_zone
@@ -28,9 +28,15 @@ def index():
     )
     today = who_is_coming_today(client, viewer_zone()) if allows(policies.SCHEDULE) else None
     outstanding, recent_invoices = portal_queries.invoices_summary(access, client.id)
-    care_plan = None
+    care_plan, care_plan_tasks = None, 0
     if allows(policies.CARE_PLAN):
-        care_plan = db.session.scalar(select(CarePlan).where(CarePlan.client_id == client.id))
+        # The plan and how many tasks it has, in one statement (the badge needs the count only).
+        task_count = select(func.count(CarePlanTask.id)).where(CarePlanTask.care_plan_id == CarePlan.id)
+        row = db.session.execute(
+            select(CarePlan, task_count.scalar_subquery()).where(CarePlan.client_id == client.id)
+        ).first()
+        if row is not None:
+            care_plan, care_plan_tasks = row
     return render_page(
         "dashboard/index.html",
         client=client,
@@ -45,5 +51,6 @@ def index():
         outstanding=outstanding,
         recent_invoices=recent_invoices,
         care_plan=care_plan,
+        care_plan_tasks=care_plan_tasks,
         documents=portal_queries.document_counts(access, client.id),
     )
