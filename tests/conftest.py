@@ -390,6 +390,15 @@ def recorded_sql(app):
         event.remove(bind, "before_cursor_execute", record)
 
 
+def set_columns(app, model, row_id, **columns):
+    """Change some columns of one row (any agency's) and commit, as the office or a migration would."""
+    with in_app(app) as session:
+        row = session.get(model, row_id)
+        for name, value in columns.items():
+            setattr(row, name, value)
+        session.commit()
+
+
 def get_one(app, model, **filters):
     with in_app(app) as session:
         obj = session.scalar(select(model).filter_by(**filters))

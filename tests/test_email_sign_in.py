@@ -10,18 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Agency, AuditEvent, OutboxMail, PasswordResetRequest, User
-from tests.conftest import deliver_resets, in_app, recorded_sql
+from tests.conftest import deliver_resets, in_app, recorded_sql, set_columns
 from tests.test_auth import token_for
 
 LINK = re.compile(r"http://alpha\.localhost/login/link/(\S+)")
-
-
-def set_columns(app, model, row_id, **columns):
-    with in_app(app) as session:
-        row = session.get(model, row_id)
-        for name, value in columns.items():
-            setattr(row, name, value)
-        session.commit()
 
 
 def sign_in_mails(app) -> list[OutboxMail]:

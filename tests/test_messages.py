@@ -12,20 +12,12 @@ from sqlalchemy import event, insert, select, update
 from app.extensions import db
 from app.models import Agency, Conversation, ConversationRead, Message, OutboxMail, User, utcnow
 from app.services import messages as service
-from tests.conftest import HOST_B, in_app, login, recorded_sql
+from tests.conftest import HOST_B, in_app, login, recorded_sql, set_columns
 from tests.test_outbox import body as mail_body
 from tests.test_outbox import run_outbox
 from tests.test_outbox import smtp as smtp  # noqa: PLC0414 (the SMTP server fixture)
 
 SECRET_WORDS = "the insulin dose changed on Tuesday"
-
-
-def set_columns(app, model, row_id, **columns):
-    with in_app(app) as session:
-        row = session.get(model, row_id)
-        for name, value in columns.items():
-            setattr(row, name, value)
-        session.commit()
 
 
 def thread(app, world, starter, subject="Next week", text="Hello office", private=False, client=None):

@@ -12,7 +12,7 @@ from flask_babel import force_locale
 
 from app.models import Agency, User, utcnow
 from app.web.zones import ZONES, zone_label
-from tests.conftest import get_one, in_app, login
+from tests.conftest import get_one, login, set_columns
 
 NOV_30_9AM_CHICAGO = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 
@@ -29,14 +29,6 @@ def options(html: str, select_id: str) -> list[tuple[str, str]]:
 def _form_version(html: str) -> str:
     """The version an edit form was opened at (its hidden field)."""
     return re.search(r'name="version" type="hidden" value="(\d+)"', html).group(1)
-
-
-def set_columns(app, model, row_id, **columns):
-    with in_app(app) as session:
-        row = session.get(model, row_id)
-        for name, value in columns.items():
-            setattr(row, name, value)
-        session.commit()
 
 
 # --- zone names ------------------------------------------------------------------------------------

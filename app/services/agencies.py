@@ -3,6 +3,11 @@
 Operations take the agency and the acting owner, audit what changed, and never commit.
 """
 
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Agency, User
+from app.models.statuses import Role
 from app.services import audit
 
 # The office settings an owner edits, in the order of the form.
@@ -41,3 +46,21 @@ def update_office_settings(agency, actor, values: dict) -> list[str]:
     if changed:
         audit.record("office_settings.changed", actor=actor, target=agency, fields=sorted(changed))
     return changed
+
+
+def office_recipient(agency: Agency, staff_id: int | None) -> tuple[str | None, str | None]:
+    """Who in the office hears of something by mail: the staff member chosen in office settings
+    (`staff_id`, when they are active staff of this agency with an address), else the office
+    address. The address and its reader's language (None: not known)."""
+    if staff_id:
+        staff = db.session.scalar(
+            select(User).where(
+                User.id == staff_id,
+                User.agency_id == agency.id,
+                User.role == Role.STAFF,
+                User.is_active.is_(True),
+            )
+        )
+        if staff is not None and staff.email:
+            return staff.email, staff.language
+    return agency.contact_email, None

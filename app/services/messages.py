@@ -27,7 +27,7 @@ from app.models import (
     utcnow,
 )
 from app.models.statuses import Role
-from app.services import audit
+from app.services import agencies, audit
 from app.services.links import AgencyHasNoAddress, agency_url
 from app.services.mail import queue_mail
 
@@ -239,20 +239,8 @@ def _notify_readers(agency: Agency, conversation: Conversation, sender: User, no
 
 
 def office_recipient(agency: Agency) -> tuple[str | None, str | None]:
-    """Who in the office hears of new messages: the staff member chosen in office settings, else
-    the office address. The address and its reader's language (None: not known)."""
-    if agency.message_recipient_id:
-        staff = db.session.scalar(
-            select(User).where(
-                User.id == agency.message_recipient_id,
-                User.agency_id == agency.id,
-                User.role == Role.STAFF,
-                User.is_active.is_(True),
-            )
-        )
-        if staff is not None and staff.email:
-            return staff.email, staff.language
-    return agency.contact_email, None
+    """Who in the office hears of new messages (and of invitations waiting)."""
+    return agencies.office_recipient(agency, agency.message_recipient_id)
 
 
 def _notify_office(agency: Agency, conversation: Conversation, sender: User, now) -> None:

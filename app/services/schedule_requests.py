@@ -16,8 +16,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.extensions import db
 from app.i18n import _l
 from app.models import Agency, Caregiver, ClientCaregiver, ScheduleRequest, Task, User, Visit, utcnow
-from app.models.statuses import RequestStatus, Role, VisitStatus
-from app.services import audit
+from app.models.statuses import RequestStatus, VisitStatus
+from app.services import agencies, audit
 from app.services.links import agency_url
 from app.services.mail import queue_mail
 
@@ -68,20 +68,8 @@ def active_tasks(agency: Agency) -> list[Task]:
 
 
 def office_recipient(agency: Agency) -> tuple[str | None, str | None]:
-    """Who hears of new requests: the staff member chosen in office settings, else the office address.
-    Returns the address and its reader's language (None for the office address: not known)."""
-    if agency.schedule_request_recipient_id:
-        staff = db.session.scalar(
-            select(User).where(
-                User.id == agency.schedule_request_recipient_id,
-                User.agency_id == agency.id,
-                User.role == Role.STAFF,
-                User.is_active.is_(True),
-            )
-        )
-        if staff is not None and staff.email:
-            return staff.email, staff.language
-    return agency.contact_email, None
+    """Who hears of new requests: the staff member chosen in office settings, else the office."""
+    return agencies.office_recipient(agency, agency.schedule_request_recipient_id)
 
 
 def create_request(
