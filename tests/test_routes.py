@@ -69,6 +69,7 @@ PUBLIC = {
     "schedule.feed",
     "profile.confirm_email",  # the link mailed to a new address: its signed one-time token is the key
     "profile.accept_invitation",  # a family invitation's one-time link: its signed token is the key
+    "invoices.stripe_webhook",  # Stripe's calls: its signature (STRIPE_WEBHOOK_SECRET) is the key
 }
 # Public, but only meaningful after the password step: without one it sends the visitor to sign in.
 PUBLIC_AFTER_PASSWORD = {"auth.two_step"}
@@ -394,7 +395,7 @@ def build_graph(app, agency, client, portal_user, staff) -> dict[str, int]:
 def graphs(make, world):
     """Objects for Margaret (signed in), Harold (same agency, other client) and Alice (agency B)."""
     agency_a = get_one(make.app, Agency, id=world.a.id)
-    agency_a.payment_gateway = "manual"  # so a pay page exists for Margaret's own invoice
+    agency_a.payment_gateway = "stripe"  # so a pay page exists for Margaret's own invoice
     make.save(agency_a)
     return {
         "own": build_graph(make.app, world.a, world.client_a, world.margaret, world.staff_a),

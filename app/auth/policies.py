@@ -183,9 +183,14 @@ def can_question_invoice(link: ClientLink, invoice: Invoice) -> bool:
     )
 
 
+ONLINE_GATEWAYS = frozenset({"stripe"})  # "manual" is the office recording payments: no Pay button
+
+
 def can_pay(link: ClientLink, invoice: Invoice, gateway: str) -> bool:
+    """Pay online: the agency takes payments online, the invoice is outstanding and visible to this
+    link, which opens payments; never an emergency contact (view and download only)."""
     return (
-        gateway != "none"
+        gateway in ONLINE_GATEWAYS
         and link.relationship_kind != REL_EMERGENCY
         and link_allows(link, PAYMENTS)
         and invoice_visible(link, invoice)

@@ -1,6 +1,8 @@
 """Invoices: `/invoices` (issued invoices newest first, the totals due, a ?client= filter for
 someone linked to several clients), `/invoices/<id>` (the detail: a dialog with htmx, a page
-without JavaScript), `/invoices/<id>.pdf`, and "question this line" (a thread to the office).
+without JavaScript), `/invoices/<id>.pdf`, "question this line" (a thread to the office),
+`/invoices/<id>/pay` (the amount, then Stripe Checkout) and Stripe's webhook
+(`/payments/stripe/webhook`, public and CSRF-exempt: Stripe's signature is its key).
 
 Which invoices a user sees is `PortalAccess.invoices_criterion` for the list and `invoice_visible`
 for one invoice (through `get_portal_or_404`); the blueprint's guard has already refused users
@@ -9,12 +11,13 @@ with no invoices section. Every view of an invoice or its PDF is recorded (`reco
 
 import re
 
-from flask import abort, g, make_response, request, url_for
+from flask import abort, current_app, g, make_response, request, url_for
 from flask_login import current_user
 
 from app.auth.policies import (
     INVOICES,
     MESSAGES,
+    can_pay,
     can_question_invoice,
     conversation_visible,
     invoice_visible,
@@ -22,13 +25,17 @@ from app.auth.policies import (
 )
 from app.blueprints.invoices import bp
 from app.blueprints.invoices import services as billing
-from app.blueprints.invoices.forms import QuestionForm
+from app.blueprints.invoices.forms import PayForm, QuestionForm
+from app.extensions import csrf
 from app.i18n import _
 from app.models import Invoice, InvoiceLine
 from app.services import messages as messages_service
+from app.services.links import agency_url
+from app.services.payments import PaymentRefused, PaymentUnavailable, stripe_checkout
 from app.services.pdf import render_pdf
 from app.services.record_views import INVOICE, PDF, record_view
-from app.web.htmx import done, render_form, render_page
+from app.web.access import public
+from app.web.htmx import done, redirect_page, render_form, render_page
 from app.web.input_guard import parse_id
 from app.web.portal import get_portal_or_404, selected_client
 from app.web.tenancy import get_child_or_404
@@ -67,6 +74,7 @@ def _invoice(invoice_id: int) -> Invoice:
 def _detail_context(invoice: Invoice, form: QuestionForm | None = None, asking: int | None = None) -> dict:
     link = g.access.link(invoice.client_id)
     may_ask = can_question_invoice(link, invoice)
+    may_pay = can_pay(link, invoice, g.agency.payment_gateway)
     reads_threads = g.access.allows(invoice.client_id, MESSAGES)
     lines = billing.invoice_lines(
         invoice, (lambda thread: conversation_visible(link, thread)) if reads_threads else None
@@ -82,6 +90,9 @@ def _detail_context(invoice: Invoice, form: QuestionForm | None = None, asking: 
         "form": form or QuestionForm(formdata=None),
         "asking": asking,
         "hours": billing.hours,
+        "may_pay": may_pay,
+        "just_paid": request.args.get("paid") == "1",
+        "pay_form": PayForm(formdata=None, balance_cents=invoice.balance_cents) if may_pay else None,
     }
 
 
@@ -137,3 +148,48 @@ def pdf(invoice_id):
     response.mimetype = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{_filename(invoice.number)}.pdf"'
     return response
+
+
+@bp.route("/invoices/<int:invoice_id>/pay", methods=["GET", "POST"])
+def pay(invoice_id):
+    """The amount to pay (the balance, or less), then off to Stripe Checkout. Only where `can_pay`:
+    the agency takes payments online and the invoice is outstanding; 404 for anyone else."""
+    invoice = _invoice(invoice_id)
+    if not can_pay(g.access.link(invoice.client_id), invoice, g.agency.payment_gateway):
+        abort(404)
+    form = PayForm(balance_cents=invoice.balance_cents)
+    status = None
+    if form.validate_on_submit():
+        back = agency_url(g.agency, "invoices.detail", invoice_id=invoice.id)
+        try:
+            url = stripe_checkout.start_checkout(
+                g.agency, invoice, _user(), form.cents, success_url=f"{back}?paid=1", cancel_url=back
+            )
+        except PaymentRefused:
+            abort(404)  # no longer outstanding
+        except PaymentUnavailable:
+            form.amount.errors = [_("Online payment is not available right now. Please try again later.")]
+            status = 503
+        else:
+            return redirect_page(url)
+    context = {"invoice": invoice, "pay_form": form, "balance": invoice.balance_cents}
+    if status:
+        return render_page("invoices/pay.html", fragment="invoices/_pay_form.html", status=status, **context)
+    return render_form("invoices/pay.html", fragment="invoices/_pay_form.html", **context)
+
+
+@bp.route("/payments/stripe/webhook", methods=["POST"])
+@public
+@csrf.exempt
+def stripe_webhook():
+    """Stripe tells us a Checkout Session is paid. 400 when the signature is not Stripe's; 200 once
+    the event is handled (recorded, already recorded, refused or of no interest), so Stripe stops
+    sending it."""
+    try:
+        outcome = stripe_checkout.handle_webhook(
+            g.agency, request.get_data(cache=False), request.headers.get("Stripe-Signature")
+        )
+    except stripe_checkout.BadWebhook as error:
+        current_app.logger.warning("stripe webhook refused: %s", error)
+        return {"error": "invalid signature"}, 400
+    return {"received": True, "outcome": outcome}, 200

@@ -1,0 +1,159 @@
+"""The Stripe Checkout gateway, on the `stripe` library.
+
+`start_checkout` creates a Checkout Session for an amount of one invoice and returns the page to
+send the payer to; the session carries the agency, invoice and payer ids (metadata and
+`client_reference_id`). `handle_webhook` verifies Stripe's signature
+(`stripe.Webhook.construct_event`) and, when a session is paid, records the payment once: the
+session id is the payment's unique `gateway_event_id`, so a repeated, late or out-of-order event
+(`checkout.session.completed` and `checkout.session.async_payment_succeeded` of one session)
+records nothing more. A payment above the balance, in another currency or for an invoice that is
+no longer outstanding is refused (nothing recorded, logged for the office to refund).
+
+The keys come from the configuration (STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET) for now; per-agency
+keys, stored encrypted in office settings, are a later step.
+"""
+
+import stripe
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Agency, Invoice, Payment, User
+from app.services.payments import (
+    PaymentRefused,
+    PaymentUnavailable,
+    check_amount,
+    log_refusal,
+    record_payment,
+)
+
+PAID_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+
+# What handle_webhook did with an event.
+RECORDED = "recorded"
+ALREADY_RECORDED = "already_recorded"
+IGNORED = "ignored"
+REFUSED = "refused"
+
+
+class BadWebhook(ValueError):
+    """The payload is not signed with our secret, or is not an event at all."""
+
+
+def _secret_key() -> str:
+    key = current_app.config.get("STRIPE_SECRET_KEY")
+    if not key:
+        raise PaymentUnavailable("STRIPE_SECRET_KEY is not configured")
+    return key
+
+
+def start_checkout(
+    agency: Agency, invoice: Invoice, payer: User, amount_cents: int, success_url: str, cancel_url: str
+) -> str:
+    """Create a Checkout Session for `amount_cents` of `invoice`; the URL of its payment page.
+    The line names the invoice number and the agency only — nothing about care."""
+    check_amount(invoice, amount_cents)
+    ids = {"agency_id": str(agency.id), "invoice_id": str(invoice.id), "payer_id": str(payer.id)}
+    params = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": agency.currency.lower(),
+                    "unit_amount": amount_cents,
+                    "product_data": {"name": f"{' '.join(agency.name.split())} — {invoice.number}"},
+                },
+            }
+        ],
+        "client_reference_id": f"{agency.id}-{invoice.id}",
+        "metadata": ids,
+        "payment_intent_data": {"metadata": ids},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    if payer.email:
+        params["customer_email"] = payer.email
+    try:
+        session = stripe.checkout.Session.create(api_key=_secret_key(), **params)
+    except stripe.StripeError as error:
+        current_app.logger.error("stripe: no checkout session for invoice %s: %s", invoice.id, error)
+        raise PaymentUnavailable("Stripe did not create a checkout session") from error
+    return session.url
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def handle_webhook(agency: Agency, payload: bytes, signature: str | None) -> str:
+    """Verify and act on one webhook delivery of this agency; raises BadWebhook when it is not
+    Stripe's. Returns RECORDED, ALREADY_RECORDED, IGNORED or REFUSED."""
+    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
+    if not secret or not signature:
+        raise BadWebhook("no webhook secret configured or no signature sent")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, secret).to_dict()
+    except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError) as error:
+        raise BadWebhook(str(error)) from error
+    if event.get("type") not in PAID_EVENTS:
+        return IGNORED
+    session = (event.get("data") or {}).get("object") or {}
+    if session.get("payment_status") != "paid":
+        return IGNORED  # an asynchronous method: async_payment_succeeded follows
+    session_id = session.get("id")
+    metadata = session.get("metadata") or {}
+    invoice_id = _int(metadata.get("invoice_id"))
+    if not session_id or _int(metadata.get("agency_id")) != agency.id or invoice_id is None:
+        log_refusal("stripe session %s names no invoice of agency %s", session_id, agency.id)
+        return IGNORED
+    if db.session.scalar(select(Payment.id).where(Payment.gateway_event_id == session_id)) is not None:
+        return ALREADY_RECORDED
+    invoice = db.session.scalar(
+        select(Invoice).where(Invoice.id == invoice_id, Invoice.agency_id == agency.id)
+    )
+    amount = session.get("amount_total")
+    if invoice is None or not isinstance(amount, int):
+        log_refusal("stripe session %s: invoice %s not found or no amount", session_id, invoice_id)
+        return REFUSED
+    if (session.get("currency") or "").lower() != agency.currency.lower():
+        log_refusal(
+            "stripe session %s is in %s, not %s", session_id, session.get("currency"), agency.currency
+        )
+        return REFUSED
+    payer_id = _int(metadata.get("payer_id"))
+    payer = db.session.get(User, payer_id) if payer_id else None
+    if payer is not None and payer.agency_id != agency.id:
+        payer = None
+    try:
+        with db.session.begin_nested():
+            record_payment(
+                agency,
+                invoice,
+                amount,
+                "card",
+                session.get("payment_intent") or session_id,
+                None,
+                gateway_id=session_id,
+                receipt_to=payer,
+            )
+    except PaymentRefused as error:
+        log_refusal(
+            "stripe session %s (%s cents) for invoice %s: %s", session_id, amount, invoice.number, error
+        )
+        return REFUSED
+    except IntegrityError:
+        return ALREADY_RECORDED  # the same session recorded by a delivery running alongside
+    return RECORDED
+
+
+class StripeGateway:
+    def start_checkout(self, agency, invoice, payer, amount_cents, success_url, cancel_url) -> str:
+        return start_checkout(agency, invoice, payer, amount_cents, success_url, cancel_url)
+
+    def record(self, agency, invoice, amount_cents, method, reference, actor) -> Payment:
+        return record_payment(agency, invoice, amount_cents, method, reference, actor)
