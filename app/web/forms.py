@@ -7,10 +7,11 @@ built on `Form` refuses them with a message beside the field; text areas keep th
 """
 
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
-from wtforms.validators import ValidationError
+from wtforms import PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, ValidationError
 
-from app.i18n import _
+from app.auth.passwords import password_problems
+from app.i18n import _, _l
 
 LINE_BREAKS = ("\n", "\r", "\t")
 
@@ -27,3 +28,31 @@ class Form(FlaskForm):
             if isinstance(field, StringField) and not isinstance(field, TextAreaField):
                 field.validators = [single_line, *field.validators]
             return field
+
+
+class ChoosePasswordForm(Form):
+    """A new password typed twice and checked against the password rules; a form built on it says
+    which login name and agency name the password must not be (`_password_context`)."""
+
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(_l("Choose a password."))],
+        description=_l("At least 15 characters. Three or four everyday words are easy to remember."),
+    )
+    confirm_password = PasswordField(
+        _l("Type it again"),
+        validators=[
+            DataRequired(_l("Type the password again.")),
+            EqualTo("new_password", _l("The two passwords differ.")),
+        ],
+    )
+
+    def _password_context(self) -> tuple[str, str]:
+        """(login name, agency name) the password must not resemble."""
+        return "", ""
+
+    def validate_new_password(self, field):
+        username, agency_name = self._password_context()
+        problems = password_problems(field.data, username=username, agency_name=agency_name)
+        if problems:
+            raise ValidationError(problems[0])

@@ -1,11 +1,11 @@
 """Sign-in and password forms. Password rules live in app.auth.passwords, not here."""
 
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.auth.passwords import MAX_LENGTH, password_problems
+from app.auth.passwords import MAX_LENGTH
 from app.i18n import _, _l
-from app.web.forms import Form
+from app.web.forms import ChoosePasswordForm, Form
 
 # The English question is what is stored (and shown back translated); the label is what the user reads.
 SECURITY_QUESTIONS = [
@@ -27,21 +27,9 @@ class LoginForm(Form):
     )
 
 
-class NewPasswordForm(Form):
+class NewPasswordForm(ChoosePasswordForm):
     """Choose a password; the view passes the login name and agency name for the checks."""
 
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(_l("Choose a password."))],
-        description=_l("At least 15 characters. Three or four everyday words are easy to remember."),
-    )
-    confirm_password = PasswordField(
-        _l("Type it again"),
-        validators=[
-            DataRequired(_l("Type the password again.")),
-            EqualTo("new_password", _l("The two passwords differ.")),
-        ],
-    )
     security_question = SelectField(
         _l("Security question"), choices=SECURITY_QUESTIONS, validators=[Optional()]
     )
@@ -57,10 +45,8 @@ class NewPasswordForm(Form):
             del self.security_question
             del self.security_answer
 
-    def validate_new_password(self, field):
-        problems = password_problems(field.data, username=self._username, agency_name=self._agency_name)
-        if problems:
-            raise ValidationError(problems[0])
+    def _password_context(self) -> tuple[str, str]:
+        return self._username, self._agency_name
 
     def validate_security_answer(self, field):
         answer = (field.data or "").strip()

@@ -3,16 +3,15 @@ invitee's "choose your login name and password"."""
 
 import re
 
-from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms import EmailField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Email, Length, ValidationError
 
-from app.auth.passwords import password_problems
 from app.auth.policies import CEILINGS, INVITABLE_RELATIONSHIPS, SECTIONS, above_ceiling, needs_other_section
 from app.i18n import _, _l
 from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER
 from app.models.user import find_login
 from app.services.family_access import SECTION_LABELS, section_words
-from app.web.forms import Form
+from app.web.forms import ChoosePasswordForm, Form
 
 INVITE_CHOICES = [
     (REL_EMERGENCY, _l("Emergency contact or family member")),
@@ -114,7 +113,7 @@ class ButtonForm(Form):
     """Revoke, withdraw: a CSRF-checked button, no fields."""
 
 
-class AcceptInvitationForm(Form):
+class AcceptInvitationForm(ChoosePasswordForm):
     """The invitee's own login name and password."""
 
     username = StringField(
@@ -122,22 +121,11 @@ class AcceptInvitationForm(Form):
         description=_l("Lower-case letters and digits; you may add dots, hyphens or underscores."),
         validators=[DataRequired(_l("Choose a login name.")), Length(max=80)],
     )
-    new_password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(_l("Choose a password."))],
-        description=_l("At least 15 characters. Three or four everyday words are easy to remember."),
-    )
-    confirm_password = PasswordField(
-        _l("Type it again"),
-        validators=[
-            DataRequired(_l("Type the password again.")),
-            EqualTo("new_password", _l("The two passwords differ.")),
-        ],
-    )
 
     def __init__(self, *args, agency, **kwargs):
         super().__init__(*args, **kwargs)
         self._agency = agency
+        self.new_password.label.text = _("Password")  # a first password, not a new one
 
     def validate_username(self, field):
         name = (field.data or "").strip().lower()
@@ -151,8 +139,5 @@ class AcceptInvitationForm(Form):
             raise ValidationError(_("That login name is taken. Choose another."))
         field.data = name
 
-    def validate_new_password(self, field):
-        username = (self.username.data or "").strip().lower()
-        problems = password_problems(field.data, username=username, agency_name=self._agency.name)
-        if problems:
-            raise ValidationError(problems[0])
+    def _password_context(self) -> tuple[str, str]:
+        return (self.username.data or "").strip().lower(), self._agency.name
