@@ -6,9 +6,11 @@ best and a mail header injection at worst ("Eve\\r\\nBcc: …"). Every single-li
 built on `Form` refuses them with a message beside the field; text areas keep their lines.
 """
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, ValidationError
+from wtforms.validators import DataRequired, EqualTo, StopValidation, ValidationError
 
 from app.auth.passwords import password_problems
 from app.i18n import _, _l
@@ -56,3 +58,58 @@ class ChoosePasswordForm(Form):
         problems = password_problems(field.data, username=username, agency_name=agency_name)
         if problems:
             raise ValidationError(problems[0])
+
+
+# --- money typed by a person ---------------------------------------------------------------------
+
+AMOUNT_MAX_LENGTH = 20
+# ASCII digits only; an optional "$"; thousands separated by commas in groups of three, or none;
+# at most two decimals. Anything else (NaN, Infinity, 1e309, "١٢", "1,23", "-5") is refused.
+_AMOUNT = re.compile(r"\$?(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<cents>[0-9]{0,2}))?", re.ASCII)
+_TOO_PRECISE = re.compile(r"\$?[0-9,]*\.[0-9]{3,}", re.ASCII)
+
+
+def parse_cents(text: str | None, empty_message: str | None = None) -> int:
+    """A typed amount ("125.50", "$1,234.5", "40") as integer cents; ValueError with the message to
+    show beside the field for anything else."""
+    value = (text or "").strip()
+    if not value:
+        raise ValueError(empty_message or _("Enter the amount to pay."))
+    if len(value) > AMOUNT_MAX_LENGTH:
+        raise ValueError(_("That amount is too large."))
+    if value.startswith("-") or value.startswith("$-"):
+        raise ValueError(_("Enter an amount above zero."))
+    if _TOO_PRECISE.fullmatch(value):
+        raise ValueError(_("Use at most two decimals (cents), like 125.50."))
+    match = _AMOUNT.fullmatch(value)
+    if match is None:
+        raise ValueError(_("Enter an amount in digits, like 125.50."))
+    cents = int(match["whole"].replace(",", "")) * 100 + int((match["cents"] or "").ljust(2, "0"))
+    if cents <= 0:
+        raise ValueError(_("Enter an amount above zero."))
+    return cents
+
+
+def cents_text(cents: int) -> str:
+    """Cents as a person types them back: 12550 → "125.50"."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+class MoneyField(StringField):
+    """An amount of money, read strictly into integer cents (`field.cents`) before any other check
+    of the form runs; the reason beside the field when it cannot be read."""
+
+    def __init__(self, label=None, validators=None, empty_message=None, **kwargs):
+        kwargs.setdefault(
+            "render_kw", {"inputmode": "decimal", "autocomplete": "off", "maxlength": AMOUNT_MAX_LENGTH}
+        )
+        super().__init__(label, validators, **kwargs)
+        self.empty_message = empty_message
+        self.cents: int | None = None
+
+    def pre_validate(self, form):
+        try:
+            self.cents = parse_cents(self.data, self.empty_message)
+        except ValueError as error:
+            self.cents = None
+            raise StopValidation(str(error)) from None
