@@ -21,6 +21,10 @@ def _list(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(item.strip().lower() for item in value.split(",") if item.strip())
 
 
+# Development and tests only: a fixed, public key, so keys stored there survive a restart.
+DEV_GATEWAY_KEYS_SECRET = "RInyiv01r6HNezqgNMJjuXc1dpy3vDj27tdmBbc08XE="
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     # Keys the audit hash chain (HMAC), so someone who can write to the database cannot recompute it.
@@ -88,6 +92,10 @@ class Config:
     DEFAULT_AGENCY_SLUG = os.environ.get("DEFAULT_AGENCY_SLUG", "sunrise")
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
+    # Seals each agency's own gateway keys in the database (a Fernet key: 32 bytes, url-safe base64;
+    # `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
+    # Optional: without it, office settings refuse to store keys and the STRIPE_* keys above serve.
+    GATEWAY_KEYS_SECRET = os.environ.get("GATEWAY_KEYS_SECRET")
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_SUPPORTED_LOCALES = ("en", "es")
     # Relative to the app package (app/translations); the compiled .mo files are built by `make`.
@@ -100,6 +108,7 @@ class DevelopmentConfig(Config):
     DEFAULT_AGENCY_HOSTS = _list("TRUSTED_HOSTS", "127.0.0.1,localhost")
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
     PUBLIC_PORT = os.environ.get("PUBLIC_PORT", "5000")  # `make run` serves on port 5000
+    GATEWAY_KEYS_SECRET = os.environ.get("GATEWAY_KEYS_SECRET", DEV_GATEWAY_KEYS_SECRET)
 
 
 class TestingConfig(Config):
@@ -107,6 +116,7 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     AUDIT_KEY = "test-audit-key-not-for-production"
+    GATEWAY_KEYS_SECRET = DEV_GATEWAY_KEYS_SECRET
     SESSION_COOKIE_SECURE = False
     SERVER_NAME = None
     DEFAULT_AGENCY_HOSTS = ("localhost", "127.0.0.1")

@@ -41,6 +41,9 @@ class Agency(db.Model):
     # A family's invitations wait for the office unless the agency lets them go straight out.
     invitations_need_approval: Mapped[bool] = mapped_column(Boolean, default=True)
     payment_gateway: Mapped[str] = mapped_column(String(20), default="none")
+    # The agency's own Stripe keys, sealed (app.services.gateway_keys); none: the deployment's.
+    stripe_secret_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    stripe_webhook_secret_encrypted: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Bumped on every change: two tabs saving the office settings cannot silently overwrite each other.
     version: Mapped[int] = mapped_column(Integer, default=1)

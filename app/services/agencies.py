@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Agency, User
 from app.models.statuses import Role
-from app.services import audit
+from app.services import audit, gateway_keys
 
 # The office settings an owner edits, in the order of the form.
 OFFICE_SETTINGS = (
@@ -31,9 +31,28 @@ OFFICE_SETTINGS = (
 REQUIRED_TEXT = ("name", "time_zone", "payment_gateway")  # kept as typed; other empty text becomes NULL
 
 
-def update_office_settings(agency, actor, values: dict) -> list[str]:
-    """Apply the submitted settings; the names of those that changed (audited when any did)."""
+# The agency's own gateway keys: the name in the form and the column holding it sealed.
+GATEWAY_KEYS = {
+    "stripe_secret_key": "stripe_secret_key_encrypted",
+    "stripe_webhook_secret": "stripe_webhook_secret_encrypted",
+}
+
+
+def update_office_settings(agency, actor, values: dict, keys: dict | None = None) -> list[str]:
+    """Apply the submitted settings; the names of those that changed (audited when any did).
+
+    `keys` maps a GATEWAY_KEYS name to a new key (sealed here), to "" to remove the stored one, or
+    to None to keep it. The audit names a key that changed, never its value."""
     changed = []
+    for name, new_key in (keys or {}).items():
+        column = GATEWAY_KEYS[name]
+        stored = getattr(agency, column)
+        if new_key is None or (new_key == "" and stored is None):
+            continue  # kept, or nothing to remove
+        if new_key and gateway_keys.unseal_or_none(stored) == new_key:
+            continue  # the same key again
+        setattr(agency, column, gateway_keys.seal(new_key) if new_key else None)
+        changed.append(name)
     for name in OFFICE_SETTINGS:
         value = values[name]
         if name in ("schedule_request_recipient_id", "message_recipient_id"):

@@ -17,6 +17,7 @@ from app.auth.passwords import password_problems
 from app.i18n import _, _l
 from app.models.client import RELATIONSHIP_LABELS
 from app.models.statuses import RequestStatus, Role
+from app.services import gateway_keys
 from app.services import messages as messages_service
 from app.services import schedule_requests as service
 from app.web.forms import Form
@@ -96,6 +97,9 @@ class TemporaryPasswordForm(Form):
             raise ValidationError(problems[0])
 
 
+GATEWAY_KEY_MAX = 255
+
+
 class OfficeSettingsForm(Form):
     version = HiddenField()  # the settings' version when the form was opened (check_version)
     name = StringField(
@@ -143,6 +147,36 @@ class OfficeSettingsForm(Form):
             ("stripe", "Stripe"),
         ],
     )
+    # Never filled in from the stored key (PasswordField renders no value): empty keeps it.
+    stripe_secret_key = PasswordField(
+        _l("Stripe secret key"),
+        description=_l("Starts with sk_ or rk_. Leave empty to keep the stored key."),
+    )
+    stripe_secret_key_remove = BooleanField(_l("Remove the stored secret key"))
+    stripe_webhook_secret = PasswordField(
+        _l("Stripe webhook signing secret"),
+        description=_l("Starts with whsec_. Leave empty to keep the stored secret."),
+    )
+    stripe_webhook_secret_remove = BooleanField(_l("Remove the stored signing secret"))
+
+    def _check_gateway_key(self, field, prefixes, remove, message):
+        if not field.data:
+            return  # keep the stored one (or none)
+        if remove.data:
+            raise ValidationError(_("Enter a new key or remove the stored one, not both."))
+        text = field.data
+        if len(text) > GATEWAY_KEY_MAX or any(c.isspace() for c in text) or not text.startswith(prefixes):
+            raise ValidationError(message)
+        if not gateway_keys.available():
+            raise ValidationError(_("Keys cannot be stored: GATEWAY_KEYS_SECRET is not set on the server."))
+
+    def validate_stripe_secret_key(self, field):
+        message = _("A secret key starts with sk_ or rk_, has no spaces and at most 255 characters.")
+        self._check_gateway_key(field, ("sk_", "rk_"), self.stripe_secret_key_remove, message)
+
+    def validate_stripe_webhook_secret(self, field):
+        message = _("A signing secret starts with whsec_, has no spaces and at most 255 characters.")
+        self._check_gateway_key(field, ("whsec_",), self.stripe_webhook_secret_remove, message)
 
 
 class DecisionForm(Form):

@@ -16,7 +16,8 @@ from app.extensions import db
 from app.i18n import _
 from app.models import User
 from app.models.statuses import Role
-from app.services.agencies import OFFICE_SETTINGS, update_office_settings
+from app.services import gateway_keys
+from app.services.agencies import GATEWAY_KEYS, OFFICE_SETTINGS, update_office_settings
 from app.web.conflicts import check_version
 from app.web.htmx import done, render_form
 from app.web.zones import zone_choices
@@ -49,8 +50,23 @@ def settings():
         check_version(agency, request.form.get("version"))
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in OFFICE_SETTINGS}
-        changed = update_office_settings(agency, current_user._get_current_object(), values)
+        keys = {
+            name: "" if getattr(form, f"{name}_remove").data else (getattr(form, name).data or None)
+            for name in GATEWAY_KEYS
+        }
+        changed = update_office_settings(agency, current_user._get_current_object(), values, keys)
         return done(
             _("Office settings saved.") if changed else _("Nothing changed."), url_for("admin.settings")
         )
-    return render_form("admin/settings.html", form=form)
+    return render_form("admin/settings.html", form=form, stored_keys=_stored_keys(agency))
+
+
+def _stored_keys(agency) -> dict:
+    """Each gateway key as the page may show it: masked, "unreadable" (sealed under another
+    GATEWAY_KEYS_SECRET), or None when none is stored."""
+    shown = {}
+    for name, column in GATEWAY_KEYS.items():
+        token = getattr(agency, column)
+        key = gateway_keys.unseal_or_none(token)
+        shown[name] = gateway_keys.masked(key) if key else ("unreadable" if token else None)
+    return shown

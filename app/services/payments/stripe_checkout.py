@@ -9,8 +9,9 @@ session id is the payment's unique `gateway_event_id`, so a repeated, late or ou
 records nothing more. A payment above the balance, in another currency or for an invoice that is
 no longer outstanding is refused (nothing recorded, logged for the office to refund).
 
-The keys come from the configuration (STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET) for now; per-agency
-keys, stored encrypted in office settings, are a later step.
+The keys are the agency's own, set by its owner in office settings and stored sealed
+(app.services.gateway_keys); an agency without them uses the configuration's (STRIPE_SECRET_KEY,
+STRIPE_WEBHOOK_SECRET).
 """
 
 import stripe
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Agency, Invoice, Payment, User
+from app.services import gateway_keys
 from app.services.payments import (
     PaymentRefused,
     PaymentUnavailable,
@@ -41,10 +43,21 @@ class BadWebhook(ValueError):
     """The payload is not signed with our secret, or is not an event at all."""
 
 
-def _secret_key() -> str:
-    key = current_app.config.get("STRIPE_SECRET_KEY")
+def _agency_key(sealed: str | None, setting: str) -> str | None:
+    """The agency's own key when it has one (unsealed), else the configuration's `setting`."""
+    if sealed:
+        return gateway_keys.unseal(sealed)
+    return current_app.config.get(setting)
+
+
+def _secret_key(agency: Agency) -> str:
+    try:
+        key = _agency_key(agency.stripe_secret_key_encrypted, "STRIPE_SECRET_KEY")
+    except gateway_keys.SealError as error:
+        current_app.logger.error("stripe: agency %s's secret key: %s", agency.id, error)
+        raise PaymentUnavailable("the agency's Stripe secret key cannot be read") from error
     if not key:
-        raise PaymentUnavailable("STRIPE_SECRET_KEY is not configured")
+        raise PaymentUnavailable("no Stripe secret key for this agency and none configured")
     return key
 
 
@@ -76,7 +89,7 @@ def start_checkout(
     if payer.email:
         params["customer_email"] = payer.email
     try:
-        session = stripe.checkout.Session.create(api_key=_secret_key(), **params)
+        session = stripe.checkout.Session.create(api_key=_secret_key(agency), **params)
     except stripe.StripeError as error:
         current_app.logger.error("stripe: no checkout session for invoice %s: %s", invoice.id, error)
         raise PaymentUnavailable("Stripe did not create a checkout session") from error
@@ -93,7 +106,11 @@ def _int(value) -> int | None:
 def handle_webhook(agency: Agency, payload: bytes, signature: str | None) -> str:
     """Verify and act on one webhook delivery of this agency; raises BadWebhook when it is not
     Stripe's. Returns RECORDED, ALREADY_RECORDED, IGNORED or REFUSED."""
-    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
+    try:
+        secret = _agency_key(agency.stripe_webhook_secret_encrypted, "STRIPE_WEBHOOK_SECRET")
+    except gateway_keys.SealError as error:
+        current_app.logger.error("stripe: agency %s's webhook secret: %s", agency.id, error)
+        raise BadWebhook("the agency's webhook secret cannot be read") from error
     if not secret or not signature:
         raise BadWebhook("no webhook secret configured or no signature sent")
     try:
