@@ -17,7 +17,7 @@ from app.auth.tokens import make_token
 from app.blueprints.auth.forms import QUESTIONS
 from app.models import Agency, AuditEvent, OutboxMail, User, utcnow
 from app.services.audit import verify_chain
-from tests.conftest import HOST_A, HOST_B, PASSWORD, deliver_resets, get_one, in_app, login
+from tests.conftest import HOST_A, HOST_B, PASSWORD, deliver_resets, get_one, in_app, login, set_columns
 
 NEW_PASSWORD = "kettle orchard velvet lantern"
 TOKEN_VALUE_RE = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+|("X-CSRFToken": ")[^"]+')
@@ -51,14 +51,6 @@ def assert_signed_out(client, host=HOST_A, path="/dashboard"):
     assert response.status_code == 302
     assert path_of(response.location) == "/login"
     return response
-
-
-def update(app, model, row_id, **values):
-    with in_app(app) as session:
-        obj = session.get(model, row_id)
-        for name, value in values.items():
-            setattr(obj, name, value)
-        session.commit()
 
 
 def audit_actions(app, actor_id=None):
@@ -212,7 +204,7 @@ def test_user_of_agency_a_cannot_sign_in_on_agency_b(client, world):
 
 def test_staff_of_agency_a_cannot_sign_in_on_agency_b_with_a_password(client, world):
     # Both agencies have an "admin"; A's password is not B's.
-    update(client.application, User, world.staff_b.id, password_hash=None)
+    set_columns(client.application, User, world.staff_b.id, password_hash=None)
     assert login(client, "admin", host=HOST_B).status_code == 422
     assert login(client, "admin", host=HOST_A).status_code == 303
 
@@ -275,14 +267,14 @@ def test_next_never_leads_off_site(client, world, target):
 
 
 def test_staff_locked_account_cannot_sign_in(client, world):
-    update(client.application, User, world.margaret.id, is_locked=True)
+    set_columns(client.application, User, world.margaret.id, is_locked=True)
     response = login(client, "margaretjones")
     assert response.status_code == 422
     assert "That login name and password do not match." in response.get_data(as_text=True)
 
 
 def test_inactive_account_cannot_sign_in(client, world):
-    update(client.application, User, world.margaret.id, is_active=False)
+    set_columns(client.application, User, world.margaret.id, is_active=False)
     assert login(client, "margaretjones").status_code == 422
 
 
@@ -315,7 +307,7 @@ def test_repeated_wrong_passwords_pause_the_account(client, world, app):
 
 
 def test_paused_account_pauses_for_the_same_answer_via_htmx(client, world, app):
-    update(app, User, world.margaret.id, failed_logins=5, locked_until=utcnow() + timedelta(minutes=1))
+    set_columns(app, User, world.margaret.id, failed_logins=5, locked_until=utcnow() + timedelta(minutes=1))
     response = hx_login(client, "margaretjones")
     assert response.status_code == 422
     body = assert_fragment(response)
@@ -324,21 +316,21 @@ def test_paused_account_pauses_for_the_same_answer_via_htmx(client, world, app):
 
 
 def test_pause_ends_and_then_doubles(client, world, app):
-    update(app, User, world.margaret.id, failed_logins=5, locked_until=utcnow() - timedelta(seconds=1))
+    set_columns(app, User, world.margaret.id, failed_logins=5, locked_until=utcnow() - timedelta(seconds=1))
     # One more wrong password after the pause: twice as long this time.
     login(client, "margaretjones", "not the password at all")
     user = get_one(app, User, id=world.margaret.id)
     assert timedelta(seconds=110) < user.locked_until - utcnow() <= timedelta(seconds=120)
 
     # Once the pause is over the right password works and clears the count.
-    update(app, User, world.margaret.id, locked_until=utcnow() - timedelta(seconds=1))
+    set_columns(app, User, world.margaret.id, locked_until=utcnow() - timedelta(seconds=1))
     assert login(client, "margaretjones").status_code == 303
     user = get_one(app, User, id=world.margaret.id)
     assert user.failed_logins == 0 and user.locked_until is None
 
 
 def test_pausing_one_account_leaves_others_alone(client, world, app):
-    update(app, User, world.margaret.id, failed_logins=5, locked_until=utcnow() + timedelta(minutes=5))
+    set_columns(app, User, world.margaret.id, failed_logins=5, locked_until=utcnow() + timedelta(minutes=5))
     assert login(client, "haroldsmith").status_code == 303
 
 
@@ -541,7 +533,7 @@ def test_sign_out_is_post_only(client, world):
 
 def test_staff_lock_ends_every_session(app, world):
     here, elsewhere = two_sessions(app)
-    update(app, User, world.margaret.id, is_locked=True)
+    set_columns(app, User, world.margaret.id, is_locked=True)
     assert_signed_out(here)
     assert_signed_out(elsewhere)
     htmx = app.test_client().get("/dashboard", htmx=True)
@@ -578,7 +570,7 @@ def test_activity_keeps_the_session_alive(client, world):
 
 
 def test_idle_time_out_is_the_agencys_setting(client, world, app):
-    update(app, Agency, world.a.id, session_idle_minutes=30)
+    set_columns(app, Agency, world.a.id, session_idle_minutes=30)
     login(client, "margaretjones")
     with session_of(client) as s:
         s["seen_at"] -= 20 * 60
@@ -726,14 +718,14 @@ def test_password_change_kills_outstanding_links(client, world, app):
 def test_links_stop_working_when_staff_lock_the_account(client, world, app):
     welcome = token_for(app, world.margaret.id, "welcome")
     reset = token_for(app, world.margaret.id, "reset")
-    update(app, User, world.margaret.id, is_locked=True)
+    set_columns(app, User, world.margaret.id, is_locked=True)
     assert client.get(f"/welcome/{welcome}").status_code == 404
     assert client.get(f"/password/reset/{reset}").status_code == 404
 
 
 def test_welcome_link_for_a_deactivated_account_fails(client, world, app):
     token = token_for(app, world.margaret.id, "welcome")
-    update(app, User, world.margaret.id, is_active=False)
+    set_columns(app, User, world.margaret.id, is_active=False)
     assert client.get(f"/welcome/{token}").status_code == 404
 
 
@@ -849,7 +841,7 @@ def test_reset_ends_every_session(client, world, app):
 
 
 def test_reset_clears_a_paused_account(client, world, app):
-    update(app, User, world.margaret.id, failed_logins=9, locked_until=utcnow() + timedelta(hours=2))
+    set_columns(app, User, world.margaret.id, failed_logins=9, locked_until=utcnow() + timedelta(hours=2))
     forgot(client, "margaretjones")
     client.post_form(reset_link(app, "margaretjones@example.com"), choose())
     assert login(app.test_client(), "margaretjones", NEW_PASSWORD).status_code == 303
@@ -877,7 +869,7 @@ QUESTION = "What was the name of your first pet?"
 
 @pytest.fixture
 def questions_on(app, world):
-    update(app, Agency, world.a.id, security_questions_enabled=True)
+    set_columns(app, Agency, world.a.id, security_questions_enabled=True)
     return world
 
 
@@ -887,7 +879,7 @@ def set_question(app, user_id, answer="Mister Whiskers"):
 
     with app.app_context():
         answer_hash = hash_secret(normalise_answer(answer))
-    update(app, User, user_id, security_question=QUESTION, security_answer_hash=answer_hash)
+    set_columns(app, User, user_id, security_question=QUESTION, security_answer_hash=answer_hash)
 
 
 def answer(client, username, text_answer):
@@ -1014,7 +1006,7 @@ def test_every_name_gets_the_same_looking_page(client, questions_on, app, make):
     """Registered question, unknown name, staff, no question yet: the same page, a question each."""
     set_question(app, questions_on.margaret.id)
     make.user(questions_on.a, "carolwhite", role="staff", name="Carol White")
-    update(app, User, questions_on.staff_a.id, security_question=QUESTION, security_answer_hash="x")
+    set_columns(app, User, questions_on.staff_a.id, security_question=QUESTION, security_answer_hash="x")
     pages = {
         name: question_page(client, name)
         for name in ("margaretjones", "nosuchperson", "carolwhite", "admin", "haroldsmith")

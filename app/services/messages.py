@@ -300,16 +300,21 @@ def _link(agency: Agency, endpoint: str, **values) -> str | None:
 _TOTAL = func.count().over().label("total")
 
 
-def _unread_by(user_id):
-    """Per thread: how many messages someone else wrote after `user_id` last read it."""
-    # Correlated to the message row (not the thread), so it stays one row per message.
-    read = (
+def _last_read(user_id):
+    """When `user_id` last read the thread of the message row at hand. Correlated to the message
+    (not the thread), so it stays one row per message whatever the enclosing query."""
+    return (
         select(ConversationRead.last_read_at)
         .where(
             ConversationRead.conversation_id == Message.conversation_id, ConversationRead.user_id == user_id
         )
         .scalar_subquery()
     )
+
+
+def _unread_by(user_id):
+    """Per thread: how many messages someone else wrote after `user_id` last read it."""
+    read = _last_read(user_id)
     return (
         select(func.count(Message.id))
         .where(
@@ -350,13 +355,7 @@ def unread_badge(user_id, reachable) -> tuple[bool, int]:
 
 
 def _unread_count(user_id, criterion):
-    read = (
-        select(ConversationRead.last_read_at)
-        .where(
-            ConversationRead.conversation_id == Message.conversation_id, ConversationRead.user_id == user_id
-        )
-        .scalar_subquery()
-    )
+    read = _last_read(user_id)
     return (
         select(func.count(Message.id))
         .join(Conversation, Conversation.id == Message.conversation_id)

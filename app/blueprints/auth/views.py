@@ -169,6 +169,14 @@ def welcome(token):
     )
 
 
+def _link_queued(form, purpose: str, message: str):
+    """Queue a mailed link for the name typed, whatever it is (the worker looks it up), and give the
+    one answer known and unknown names share."""
+    password_resets.request_reset(g.agency, form.username.data, request.remote_addr, purpose=purpose)
+    flash(message, "info")
+    return redirect_page(url_for("auth.login"))
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @public
 @sign_in_limit
@@ -177,16 +185,14 @@ def forgot():
     if form.validate_on_submit():
         if request.form.get("method") == "question" and g.agency.security_questions_enabled:
             return redirect_page(url_for("auth.forgot_question", username=form.username.data))
-        # Queued for the mail worker whatever the name: known and unknown names answer alike.
-        password_resets.request_reset(g.agency, form.username.data, request.remote_addr)
-        flash(
+        return _link_queued(
+            form,
+            LinkPurpose.RESET,
             _(
                 "If that account has an e-mail address, we have sent a link to reset the password. "
                 "It works once, for one hour."
             ),
-            "info",
         )
-        return redirect_page(url_for("auth.login"))
     return render_form("auth/forgot.html", fragment="auth/_forgot_form.html", form=form)
 
 
@@ -199,17 +205,14 @@ def email_link():
         abort(404)
     form = ForgotForm()
     if form.validate_on_submit():
-        password_resets.request_reset(
-            g.agency, form.username.data, request.remote_addr, purpose=LinkPurpose.SIGN_IN
-        )
-        flash(
+        return _link_queued(
+            form,
+            LinkPurpose.SIGN_IN,
             _(
                 "If that account has a confirmed e-mail address, we have sent it a sign-in link. "
                 "It works once, for 15 minutes."
             ),
-            "info",
         )
-        return redirect_page(url_for("auth.login"))
     return render_form("auth/email_link.html", fragment="auth/_email_link_form.html", form=form)
 
 
