@@ -8,7 +8,7 @@ from app.web.forms import cents_text, parse_cents
 
 @pytest.mark.parametrize(
     ("typed", "cents"),
-    [("125.50", 12550), ("$1,234.5", 123450), ("40", 4000), (" 0.01 ", 1), ("1234567.89", 123456789)],
+    [("125.50", 12550), ("$1,234.5", 123450), ("40", 4000), (" 0.01 ", 1), ("1,000,000.00", 100_000_000)],
 )
 def test_amounts_people_type_are_read_exactly(app, typed, cents):
     with app.test_request_context():
@@ -38,6 +38,8 @@ def test_amounts_people_type_are_read_exactly(app, typed, cents):
         "12,34.5",
         "1.2.3",
         "12 34",
+        "1000000.01",  # above a million: a typing slip
+        "99999999999999999999",
         "9" * 30,
         "$",
         ".",

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from app.auth import policies
 from app.auth.policies import (
     AREA_AUDIT,
+    AREA_BILLING,
     AREA_HOME,
     AREA_MESSAGES,
     AREA_PEOPLE,
@@ -41,11 +42,12 @@ MAY_MANAGE = {
         AREA_PEOPLE,
         AREA_SCHEDULE_REQUESTS,
         AREA_MESSAGES,
+        AREA_BILLING,
         AREA_SETTINGS,
         AREA_STAFF,
         AREA_AUDIT,
     },
-    "office": {AREA_HOME, AREA_PEOPLE, AREA_SCHEDULE_REQUESTS, AREA_MESSAGES},
+    "office": {AREA_HOME, AREA_PEOPLE, AREA_SCHEDULE_REQUESTS, AREA_MESSAGES, AREA_BILLING},
     "portal": set(),
 }
 WHO = {"owner": OWNER, "office": OFFICE, "portal": PORTAL}
@@ -61,7 +63,7 @@ def test_can_manage(who, area):
     assert can_manage(WHO[who], area) is (area in MAY_MANAGE[who])
 
 
-@pytest.mark.parametrize("area", [None, "", "billing", "Settings"])
+@pytest.mark.parametrize("area", [None, "", "invoices", "Settings"])
 def test_an_unknown_area_is_refused_even_to_the_owner(area):
     assert can_manage(OWNER, area) is False
 

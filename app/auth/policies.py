@@ -256,10 +256,11 @@ AREA_HOME = "home"  # the office's overview page
 AREA_PEOPLE = "people"  # portal accounts: add, credentials, reset, temporary password, lock
 AREA_SCHEDULE_REQUESTS = "schedule_requests"  # the office's schedule-request queue
 AREA_MESSAGES = "messages"  # the office inbox: read and answer the families' messages
+AREA_BILLING = "billing"  # invoices: build, edit, issue, void; payments and refunds; statements
 AREA_SETTINGS = "settings"  # office settings, payment settings among them
 AREA_STAFF = "staff"  # add or remove staff, change a staff member's role
 AREA_AUDIT = "audit"  # read the audit log
-OFFICE_AREAS = frozenset({AREA_HOME, AREA_PEOPLE, AREA_SCHEDULE_REQUESTS, AREA_MESSAGES})
+OFFICE_AREAS = frozenset({AREA_HOME, AREA_PEOPLE, AREA_SCHEDULE_REQUESTS, AREA_MESSAGES, AREA_BILLING})
 OWNER_AREAS = frozenset({AREA_SETTINGS, AREA_STAFF, AREA_AUDIT})
 AREAS = OFFICE_AREAS | OWNER_AREAS
 

@@ -30,7 +30,7 @@ from .common import (
     days_around,
     local_day,
 )
-from .records import line_fields
+from .records import bulk_line, prepare_billing
 
 LARGE_CLIENT_COUNT = 1000
 LARGE_CLIENTS_PER_BATCH = 25  # about 5,000 visits per batch
@@ -82,10 +82,12 @@ def seed_evergreen(seed: Seed) -> None:
     caregiver_ids = [caregiver.id for caregiver in caregivers.values()]
     agency.schedule_request_recipient_id = agency.message_recipient_id = admin.id
     clients = _bulk_add_clients(seed, agency, caregiver_ids)
+    prepare_billing(agency, "EVG")
     invoice_numbers = itertools.count(LARGE_FIRST_INVOICE_NUMBER)
     for start in range(0, len(clients), LARGE_CLIENTS_PER_BATCH):
         batch = clients[start : start + LARGE_CLIENTS_PER_BATCH]
         _bulk_add_visits_and_invoices(seed, agency, admin, batch, caregiver_ids, invoice_numbers)
+    agency.next_invoice_number = next(invoice_numbers)  # the office's next invoice follows on
 
 
 def _bulk_add_clients(seed: Seed, agency: Agency, caregiver_ids: list[int]) -> list[_BulkClient]:
@@ -167,15 +169,13 @@ def _bulk_add_visits_and_invoices(seed, agency, admin, clients, caregiver_ids, i
     paid_before = seed.today - timedelta(days=PAYMENT_TERMS_DAYS)
     invoice_rows, line_rows = [], []
     for (client_id, day), visits in billable.items():
-        lines = [
-            line_fields(agency, visit_id, day, row["starts_at"], row["ends_at"]) for visit_id, row in visits
-        ]
+        lines = [bulk_line(agency, Visit(id=visit_id, **row)) for visit_id, row in visits]
         total = sum(line["amount_cents"] for line in lines)
         is_paid = day < paid_before
         invoice_rows.append(
             {
                 "agency_id": agency.id,
-                "number": f"EVG-{next(invoice_numbers)}",
+                "number": f"{agency.invoice_prefix}-{next(invoice_numbers)}",
                 "client_id": client_id,
                 "billed_to_id": None,
                 "status": "paid" if is_paid else "issued",

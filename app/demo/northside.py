@@ -6,7 +6,6 @@ from datetime import time, timedelta
 from app.extensions import db
 
 from .common import (
-    FIRST_INVOICE_NUMBER,
     INVOICE_PERIOD_DAYS,
     MESSAGE_TEMPLATE,
     Seed,
@@ -25,7 +24,7 @@ from .common import (
     new_visit,
     pick,
 )
-from .records import issue_invoice, sign_settled_visits
+from .records import issue_invoice, prepare_billing, sign_settled_visits
 
 
 def seed_northside(seed: Seed) -> None:
@@ -68,11 +67,12 @@ def seed_northside(seed: Seed) -> None:
     db.session.flush()
     sign_settled_visits(seed, agency, visits, alice_user)
     period_start = seed.today - timedelta(days=20)
+    prepare_billing(agency, "NOR")
     issue_invoice(
+        seed,
         agency,
+        admin,
         alice,
-        completed,
-        f"NOR-{FIRST_INVOICE_NUMBER}",
         period_start,
         period_start + timedelta(days=INVOICE_PERIOD_DAYS - 1),
         billed_to=None,

@@ -1,18 +1,20 @@
-"""Signatures, invoices and payments as the demo writes them until their domain services exist.
+"""Signatures, invoices and payments of the demo's history.
 
-These re-state rules that belong to the product, so each says which service replaces it: when
-`app/services/signatures.py` (issue 9) and `app/services/invoices.py` and `app/services/payments/`
-(issue 10) arrive, the demo calls them instead and these go. Until then a signature seeded here
-may show as voided if the real service hashes the visit's facts differently.
+Invoices and payments go through the billing services (app/services/invoices.py and
+app/services/payments/), back-dated and without mail. Signatures still re-state the product's
+rule until `app/services/signatures.py` (issue 10) arrives and the demo calls it instead; until
+then a signature seeded here may show as voided if the real service hashes the visit's facts
+differently.
 """
 
 import hashlib
-import itertools
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from app.extensions import db
-from app.models import Agency, Invoice, InvoiceLine, Payment, Signature, User, Visit
+from app.models import Agency, Invoice, Signature, User, Visit
+from app.services import invoices
+from app.services.payments.manual import record_manual_payment
 
 from .common import (
     FIRST_INVOICE_NUMBER,
@@ -71,29 +73,20 @@ def billing_periods(today: date) -> list[tuple[date, date]]:
     return periods
 
 
-def bill_fortnightly(seed, agency, staff, prefix, accounts, *, payer: User) -> list[Invoice]:
+def bill_fortnightly(seed, agency, staff, prefix, clients, *, payer: User) -> list[Invoice]:
     """Invoice each client's completed visits fortnight by fortnight, alternately to the client and
-    to the payer. The newest invoice is unpaid, the one before part-paid, older ones paid by check."""
-    numbers = itertools.count(FIRST_INVOICE_NUMBER)
+    to the payer, through the billing service (built, then issued at the end of the fortnight,
+    without mail). The newest invoice is unpaid, the one before part-paid, older ones paid by check."""
+    prepare_billing(agency, prefix)
     periods = billing_periods(seed.today)
     invoices = []
     for index, (start, end) in enumerate(periods):
         periods_since = len(periods) - 1 - index
-        for client, visits in accounts:
-            billed = [
-                visit
-                for visit in visits
-                if visit.status == "completed" and start <= local_day(visit.starts_at) <= end
-            ]
-            invoice = issue_invoice(
-                agency,
-                client,
-                billed,
-                f"{prefix}-{next(numbers)}",
-                start,
-                end,
-                billed_to=payer if index % 2 else None,
-            )
+        for client in clients:
+            billed_to = payer if index % 2 else None
+            invoice = issue_invoice(seed, agency, staff, client, start, end, billed_to=billed_to)
+            if invoice is None:
+                continue
             if periods_since == 1:
                 record_payment(seed, agency, staff, invoice, invoice.total_cents // 200 * 100)
             elif periods_since > 1:
@@ -102,62 +95,49 @@ def bill_fortnightly(seed, agency, staff, prefix, accounts, *, payer: User) -> l
     return invoices
 
 
-def issue_invoice(agency, client, visits, number: str, start: date, end: date, *, billed_to) -> Invoice:
-    """An issued invoice with a line per visit. Replaced by app/services/invoices.py (issue 10)."""
-    issued_on = end + timedelta(days=1)
-    lines = [
-        InvoiceLine(
-            **line_fields(agency, visit.id, local_day(visit.starts_at), visit.starts_at, visit.ends_at)
-        )
-        for visit in visits
-    ]
-    invoice = Invoice(
-        agency_id=agency.id,
-        number=number,
-        client_id=client.id,
-        billed_to_id=billed_to.id if billed_to else None,
-        status="issued",
-        period_start=start,
-        period_end=end,
-        issued_at=at(issued_on, 10),
-        due_on=issued_on + timedelta(days=PAYMENT_TERMS_DAYS),
-        total_cents=sum(line.amount_cents for line in lines),
-        paid_cents=0,
-        lines=lines,
-    )
-    db.session.add(invoice)
+def prepare_billing(agency: Agency, prefix: str) -> None:
+    agency.invoice_prefix = prefix
+    agency.next_invoice_number = FIRST_INVOICE_NUMBER
+    agency.default_hourly_rate_cents = HOURLY_RATE_CENTS
+    agency.payment_terms_days = PAYMENT_TERMS_DAYS
+    db.session.flush()
+
+
+def issue_invoice(seed, agency, staff, client, start: date, end: date, *, billed_to) -> Invoice | None:
+    """The client's completed visits of the period on an invoice issued the morning after it
+    ends; None when there was nothing to bill."""
+    try:
+        invoice = invoices.build_draft(agency, staff, client, start, end, billed_to=billed_to)
+    except invoices.BillingRefused:
+        return None
+    invoices.issue(agency, invoice, staff, notify=False, when=at(end + timedelta(days=1), 10))
     return invoice
 
 
-def line_fields(agency, visit_id: int, day: date, starts_at: datetime, ends_at: datetime) -> dict:
-    """One visit billed at the hourly rate for its scheduled time (the bulk generator's lines too).
-    Replaced by the line pricing of app/services/invoices.py (issue 10)."""
-    minutes = int((ends_at - starts_at).total_seconds()) // 60
+def record_payment(seed: Seed, agency: Agency, staff: User, invoice: Invoice, amount_cents: int) -> None:
+    """A check the office received a few days after the invoice went out (no receipt mail)."""
+    received_on = local_day(invoice.issued_at) + timedelta(days=seed.rng.randint(3, 10))
+    record_manual_payment(
+        agency,
+        staff,
+        invoice,
+        amount_cents,
+        "check",
+        f"Check #{seed.rng.randint(1000, 9999)}",
+        received_at=at(received_on, 11),
+        notify=False,
+    )
+
+
+def bulk_line(agency, visit: Visit) -> dict:
+    """One visit's invoice line for the bulk generator's raw inserts, priced as the billing service
+    prices it (the visit need not be in the session)."""
+    minutes = invoices.billed_minutes(visit)
     return {
         "agency_id": agency.id,
-        "visit_id": visit_id,
-        "description": f"Personal care visit {day:%a %b} {day.day}",
+        "visit_id": visit.id,
+        "description": invoices.visit_description(agency, visit),
         "billed_minutes": minutes,
-        "rate_cents": HOURLY_RATE_CENTS,
-        "amount_cents": minutes * HOURLY_RATE_CENTS // 60,
+        "rate_cents": agency.default_hourly_rate_cents,
+        "amount_cents": invoices.line_amount(minutes, agency.default_hourly_rate_cents),
     }
-
-
-def record_payment(seed: Seed, agency: Agency, staff: User, invoice: Invoice, amount_cents: int) -> None:
-    """A check recorded by the office. Replaced by the manual payments of app/services/payments/
-    (issue 10)."""
-    received_on = local_day(invoice.issued_at) + timedelta(days=seed.rng.randint(3, 10))
-    invoice.paid_cents += amount_cents
-    if invoice.paid_cents >= invoice.total_cents:
-        invoice.status = "paid"
-    db.session.add(
-        Payment(
-            agency_id=agency.id,
-            invoice=invoice,
-            amount_cents=amount_cents,
-            method="check",
-            reference=f"Check #{seed.rng.randint(1000, 9999)}",
-            received_at=at(received_on, 11),
-            recorded_by_id=staff.id,
-        )
-    )

@@ -144,9 +144,7 @@ def seed_sunrise(seed: Seed) -> None:
     db.session.flush()
     sign_settled_visits(seed, agency, margaret_visits, margaret_user)
     sign_settled_visits(seed, agency, harold_visits, harold_user)
-    invoices = bill_fortnightly(
-        seed, agency, admin, "SUN", [(margaret, margaret_visits), (harold, harold_visits)], payer=robert
-    )
+    invoices = bill_fortnightly(seed, agency, admin, "SUN", [margaret, harold], payer=robert)
     db.session.flush()
 
     add_care_plan(

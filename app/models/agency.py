@@ -19,6 +19,13 @@ class Agency(db.Model):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     time_zone: Mapped[str] = mapped_column(String(64), default="America/Chicago")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # Billing: invoice numbers are "<prefix>-<n>", n taken from the counter when an invoice is
+    # issued (app/services/invoices.py), so issued numbers run on without gaps.
+    invoice_prefix: Mapped[str] = mapped_column(String(12), default="INV")
+    next_invoice_number: Mapped[int] = mapped_column(Integer, default=1001)
+    # The hourly rate of a visit when neither its tasks nor its client carry one.
+    default_hourly_rate_cents: Mapped[int] = mapped_column(Integer, default=0)
+    payment_terms_days: Mapped[int] = mapped_column(Integer, default=14)
     contact_email: Mapped[str | None] = mapped_column(String(254))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(Text)

@@ -1,6 +1,6 @@
 """Caregivers (not portal users) and the agency's task list."""
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -41,4 +41,6 @@ class Task(TenantScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
+    # A task with its own hourly rate (skilled care, say) bills the whole visit at that rate.
+    hourly_rate_cents: Mapped[int | None] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -16,7 +16,8 @@ class Invoice(TenantScoped, db.Model):
     __table_args__ = (UniqueConstraint("agency_id", "number"), allowed("status", InvoiceStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(30))
+    # None while a draft: a number is given only when the invoice is issued.
+    number: Mapped[str | None] = mapped_column(String(30))
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     # A payer's account, or NULL when the invoice is billed to the client themself.
     billed_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -28,6 +29,8 @@ class Invoice(TenantScoped, db.Model):
     total_cents: Mapped[int] = mapped_column(Integer, default=0)
     paid_cents: Mapped[int] = mapped_column(Integer, default=0)
     notes: Mapped[str | None] = mapped_column(Text)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str | None] = mapped_column(String(300))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -84,5 +87,11 @@ class Payment(TenantScoped, db.Model):
     gateway_event_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A refund is a payment of a negative amount that names the payment it gives money back from.
+    refund_of_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
 
     invoice = relationship("Invoice", back_populates="payments")
+
+    @property
+    def is_refund(self) -> bool:
+        return self.refund_of_id is not None

@@ -4,16 +4,21 @@ Dates go through Flask-Babel with one CLDR pattern per named style and language,
 wording stays exactly as before ("Thursday, November 26") while Spanish reads naturally
 ("jueves, 26 de noviembre"). A time shown in a zone other than the agency's carries that zone's
 friendly name ("9:00 AM Eastern time"), so a son in Florida never mistakes his mother's clock
-for his own. Money keeps the US form ($1,234.56) in every language: the agencies
-bill in US dollars.
+for his own. Money is shown in the agency's currency, in the number format of that currency's
+country where the viewer's language has one (see `money`): the demo's US dollars read $1,234.56
+in English and in Spanish.
 """
 
 import re
 from datetime import date, datetime, timedelta
+from decimal import Decimal, localcontext
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale, localedata
 from babel.dates import get_day_names
-from flask import g
+from babel.numbers import format_currency, get_currency_precision
+from flask import current_app, g, has_app_context
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -60,13 +65,62 @@ PATTERNS = {
 TIMED_STYLES = {"time", "datetime", "date_time"}
 
 
-def money(cents: int | None) -> str:
-    cents = cents or 0
-    sign = "-" if cents < 0 else ""
-    dollars, rest = divmod(abs(cents), 100)
-    return f"{sign}${dollars:,}.{rest:02d}"
+# Money --------------------------------------------------------------------------------------------
+DEFAULT_CURRENCY = "USD"  # Agency.currency's default
+# The country whose way of writing amounts a currency follows: the first two letters of its ISO 4217
+# code (USD → US, JPY → JP, GBP → GB, MXN → MX), except where that names no country. The euro has
+# no single home: Ireland is the euro country that writes English (€1,234.56), and a language with
+# no Irish form (Spanish) writes euros its own way (1.234,56 €).
+CURRENCY_TERRITORIES = {"EUR": "IE"}
 
 
+@lru_cache(maxsize=256)
+def money_locale(language: str, currency: str) -> Locale:
+    """The locale an amount in `currency` is written in for a reader of `language` — the one rule,
+    deterministic and independent of the data: `<language>_<the currency's country>` when CLDR has
+    that locale (es + USD → es_US "$1,234.56", en + USD → en_US, en + EUR → en_IE "€1,234.56",
+    es + MXN → es_MX), otherwise the reader's language alone (es + EUR → es "1.234,56 €",
+    en + JPY → en "¥1,234"). The symbol and the grouping therefore follow the currency's country
+    whenever the reader's language is spoken there, and the reader's own habits otherwise."""
+    territory = CURRENCY_TERRITORIES.get(currency, currency[:2])
+    candidate = f"{language}_{territory}"
+    if territory.isalpha() and localedata.exists(candidate):
+        return Locale.parse(candidate)
+    return Locale.parse(language)
+
+
+def _viewer_language() -> str:
+    locale = get_locale() if has_app_context() else None
+    if locale is not None:
+        return locale.language
+    default = current_app.config.get("BABEL_DEFAULT_LOCALE", "en") if has_app_context() else "en"
+    return Locale.parse(default).language
+
+
+def money(cents: int | None, agency=None, *, currency: str | None = None) -> str:
+    """Integer minor units of a currency as an amount: `12345` → "$123.45".
+
+    The currency is `currency`, else `agency.currency`, else the request's agency's (`g.agency`),
+    else US dollars; pass the agency where there is no request of that agency (mail rendered
+    for the outbox, `amount|money(agency)` in a template). The stored number counts the
+    currency's minor unit (cents; whole yen for JPY, fils — thousandths — for BHD), scaled by
+    CLDR's precision for the currency, exactly (Decimal, never float). It is written by
+    `money_locale` for the viewer's language; a negative amount carries a minus sign
+    ("-$12.00"), never brackets."""
+    if not currency:
+        agency = agency if agency is not None else (g.get("agency") if has_app_context() else None)
+        currency = getattr(agency, "currency", None) or DEFAULT_CURRENCY
+    currency = currency.upper()
+    if isinstance(cents, float):
+        raise TypeError("money takes integer minor units, never a float")
+    cents = int(cents or 0)
+    # Exact however large the number: enough digits for this one (Decimal's default keeps 28).
+    with localcontext(prec=len(str(abs(cents))) + 8):
+        amount = Decimal(cents).scaleb(-get_currency_precision(currency))
+        return format_currency(amount, currency, locale=money_locale(_viewer_language(), currency))
+
+
+# Dates and times -----------------------------------------------------------------------------------
 def agency_zone_name() -> str:
     agency = g.get("agency")
     return agency.time_zone if agency else "UTC"

@@ -63,6 +63,8 @@ class ChoosePasswordForm(Form):
 # --- money typed by a person ---------------------------------------------------------------------
 
 AMOUNT_MAX_LENGTH = 20
+# One amount typed by a person: a million in the currency at most (a typing slip above that).
+AMOUNT_MAX_CENTS = 100_000_000
 # ASCII digits only; an optional "$"; thousands separated by commas in groups of three, or none;
 # at most two decimals. Anything else (NaN, Infinity, 1e309, "١٢", "1,23", "-5") is refused.
 _AMOUNT = re.compile(r"\$?(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<cents>[0-9]{0,2}))?", re.ASCII)
@@ -87,6 +89,8 @@ def parse_cents(text: str | None, empty_message: str | None = None) -> int:
     cents = int(match["whole"].replace(",", "")) * 100 + int((match["cents"] or "").ljust(2, "0"))
     if cents <= 0:
         raise ValueError(_("Enter an amount above zero."))
+    if cents > AMOUNT_MAX_CENTS:
+        raise ValueError(_("That amount is too large."))
     return cents
 
 
@@ -97,7 +101,8 @@ def cents_text(cents: int) -> str:
 
 class MoneyField(StringField):
     """An amount of money, read strictly into integer cents (`field.cents`) before any other check
-    of the form runs; the reason beside the field when it cannot be read."""
+    of the form runs; the reason beside the field when it cannot be read. With `Optional()` among
+    its validators it may be left empty (`cents` None)."""
 
     def __init__(self, label=None, validators=None, empty_message=None, **kwargs):
         kwargs.setdefault(
@@ -108,6 +113,9 @@ class MoneyField(StringField):
         self.cents: int | None = None
 
     def pre_validate(self, form):
+        if self.flags.optional and not (self.data or "").strip():
+            self.cents = None
+            raise StopValidation()  # left empty, and it may be
         try:
             self.cents = parse_cents(self.data, self.empty_message)
         except ValueError as error:

@@ -32,4 +32,4 @@ def _guard():
         abort(404)
 
 
-from app.blueprints.admin import invitations, messages, people, schedule_requests, settings, views  # noqa: E402,F401
+from app.blueprints.admin import billing, invitations, messages, people, schedule_requests, settings, views  # noqa: E402,F401

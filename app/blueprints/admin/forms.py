@@ -1,8 +1,14 @@
-"""Office forms for people and access."""
+"""Office forms for people, access, settings and billing."""
+
+import re
+from datetime import date
 
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
+    FieldList,
+    FormField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -11,16 +17,27 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from app.auth.passwords import password_problems
 from app.i18n import _, _l
 from app.models.client import RELATIONSHIP_LABELS
 from app.models.statuses import RequestStatus, Role
-from app.services import gateway_keys
+from app.services import gateway_keys, invoices
 from app.services import messages as messages_service
 from app.services import schedule_requests as service
-from app.web.forms import Form
+from app.web.formatting import money
+from app.web.forms import Form, MoneyField
 
 
 class PersonForm(Form):
@@ -241,3 +258,174 @@ class ThreadDoneForm(Form):
     """Mark a thread done ("1") or take it up again ("0"): the pressed button's value."""
 
     done = StringField(validators=[AnyOf(("0", "1"), message=_l("Choose Mark done or Reopen."))])
+
+
+# --- billing ---------------------------------------------------------------------------------------
+
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+
+
+class DayField(DateField):
+    """A calendar day (YYYY-MM-DD, the browser's date picker) between 2000 and 2099; an impossible
+    date ("2026-02-30") or one outside those years gets a message beside the field."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(_("Enter a real date, like 2026-03-31.")) from None
+
+    def pre_validate(self, form):
+        if self.data is not None and not EARLIEST_DAY <= self.data <= LATEST_DAY:
+            raise StopValidation(_("Enter a date between 2000 and 2099."))
+
+
+class MinutesField(StringField):
+    """Whole minutes in ASCII digits (no signs, no exponents, no other scripts' digits)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "numeric", "maxlength": 4, "size": 5})
+        super().__init__(label, validators, **kwargs)
+        self.minutes: int | None = None
+        self.unit = False  # set by the view for a line that is not a visit: it has no minutes
+
+    def pre_validate(self, form):
+        if self.unit:
+            raise StopValidation()
+        value = (self.data or "").strip()
+        if not re.fullmatch(r"[0-9]{1,4}", value, re.ASCII):
+            raise StopValidation(_("Enter the minutes in digits, like 90."))
+        self.minutes = int(value)
+        if not 1 <= self.minutes <= invoices.MAX_LINE_MINUTES:
+            raise StopValidation(_("Enter between 1 and 1440 minutes."))
+
+
+class NewInvoiceForm(Form):
+    period_start = DayField(_l("From"), validators=[InputRequired(_l("Enter the first day."))])
+    period_end = DayField(_l("To"), validators=[InputRequired(_l("Enter the last day."))])
+    billed_to = SelectField(_l("Bill to"), coerce=str, validate_choice=False)
+
+    def validate_period_end(self, field):
+        if self.period_start.data and field.data:
+            try:
+                invoices.check_period(self.period_start.data, field.data)
+            except invoices.BillingRefused as error:
+                raise ValidationError(str(error)) from None
+
+    def validate_billed_to(self, field):
+        if field.data not in dict(field.choices):
+            raise ValidationError(_("Choose who receives the invoice."))
+
+
+class DraftLineForm(Form):
+    class Meta:
+        csrf = False  # part of the draft form, which carries the token
+
+    line_id = HiddenField()
+    description = StringField(
+        _l("Description"), validators=[DataRequired(_l("Enter what the line is for.")), Length(max=300)]
+    )
+    minutes = MinutesField(_l("Minutes billed"))
+    rate = MoneyField(_l("Rate"), empty_message=_l("Enter the rate."))
+    remove = BooleanField(_l("Remove"))
+
+
+class DraftForm(Form):
+    version = HiddenField()
+    lines = FieldList(FormField(DraftLineForm), max_entries=500)
+    billed_to = SelectField(_l("Bill to"), coerce=str, validate_choice=False)
+    due_on = DayField(_l("Due on"), validators=[Optional()])
+    notes = TextAreaField(_l("Notes on the invoice"), validators=[Optional(), Length(max=2000)])
+    new_description = StringField(_l("Add a line: description"), validators=[Optional(), Length(max=300)])
+    new_amount = MoneyField(_l("Amount"), validators=[Optional()])
+
+    def validate_billed_to(self, field):
+        if field.data not in dict(field.choices):
+            raise ValidationError(_("Choose who receives the invoice."))
+
+    def validate(self, extra_validators=None):
+        # The amount is optional until a description is typed (an empty one skips its checks).
+        valid = super().validate(extra_validators)
+        if self.new_description.data and self.new_amount.cents is None and not self.new_amount.errors:
+            self.new_amount.errors = [_("Enter the amount of the added line.")]
+            return False
+        return valid
+
+
+class IssueForm(Form):
+    version = HiddenField()
+    notify = BooleanField(_l("E-mail the client or payer that the invoice is waiting"), default=True)
+
+
+class VersionForm(Form):
+    version = HiddenField()
+
+
+class VoidForm(Form):
+    version = HiddenField()
+    reason = StringField(
+        _l("Why is it void?"),
+        validators=[
+            DataRequired(_l("Say why the invoice is void.")),
+            Length(max=invoices.VOID_REASON_LENGTH),
+        ],
+    )
+
+
+class ManualPaymentForm(Form):
+    version = HiddenField()
+    amount = MoneyField(_l("Amount received"), empty_message=_l("Enter the amount received."))
+    method = SelectField(
+        _l("How"),
+        choices=[
+            ("check", _l("Check")),
+            ("transfer", _l("Bank transfer")),
+            ("card", _l("Card taken by phone")),
+            ("cash", _l("Cash")),
+        ],
+    )
+    received_on = DayField(_l("Received on"), validators=[InputRequired(_l("Enter the day it came in."))])
+    reference = StringField(
+        _l("Reference (check number, transfer id)"), validators=[Optional(), Length(max=120)]
+    )
+    notify = BooleanField(_l("E-mail a receipt"), default=True)
+
+    def __init__(self, *args, today: date, balance_cents: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.balance_cents = balance_cents
+
+    def validate_received_on(self, field):
+        if field.data and field.data > self.today:
+            raise ValidationError(_("The day it came in cannot be in the future."))
+
+    def validate_amount(self, field):
+        if field.cents is not None and field.cents > self.balance_cents:
+            raise ValidationError(
+                _("That is more than the balance of %(balance)s.", balance=money(self.balance_cents))
+            )
+
+
+class RefundForm(Form):
+    version = HiddenField()
+    amount = MoneyField(_l("Amount to give back"), empty_message=_l("Enter the amount to give back."))
+    reason = StringField(
+        _l("Why"), validators=[DataRequired(_l("Say why the money is given back.")), Length(max=120)]
+    )
+
+
+class StatementForm(Form):
+    class Meta:
+        csrf = False  # a GET form: it changes nothing
+
+    start = DayField(_l("From"), validators=[InputRequired(_l("Enter the first day."))])
+    end = DayField(_l("To"), validators=[InputRequired(_l("Enter the last day."))])
+
+    def validate_end(self, field):
+        if self.start.data and field.data:
+            try:
+                invoices.check_period(self.start.data, field.data)
+            except invoices.BillingRefused as error:
+                raise ValidationError(str(error)) from None

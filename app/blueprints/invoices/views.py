@@ -9,8 +9,6 @@ for one invoice (through `get_portal_or_404`); the blueprint's guard has already
 with no invoices section. Every view of an invoice or its PDF is recorded (`record_view`).
 """
 
-import re
-
 from flask import abort, current_app, g, make_response, request, url_for
 from flask_login import current_user
 
@@ -24,11 +22,11 @@ from app.auth.policies import (
     starts_private,
 )
 from app.blueprints.invoices import bp
-from app.blueprints.invoices import services as billing
 from app.blueprints.invoices.forms import PayForm, QuestionForm
 from app.extensions import csrf
 from app.i18n import _
 from app.models import Invoice, InvoiceLine
+from app.services import invoice_listing as billing
 from app.services import messages as messages_service
 from app.services.links import agency_url
 from app.services.payments import PaymentRefused, PaymentUnavailable, stripe_checkout
@@ -133,11 +131,6 @@ def question(invoice_id, line_id):
     )
 
 
-def _filename(number: str) -> str:
-    """The invoice number as a file name that needs no quoting in a header."""
-    return re.sub(r"[^A-Za-z0-9._-]", "-", number) or "invoice"
-
-
 @bp.route("/invoices/<int:invoice_id>.pdf")
 def pdf(invoice_id):
     invoice = _invoice(invoice_id)
@@ -146,7 +139,7 @@ def pdf(invoice_id):
     record_view(INVOICE, _user(), invoice.client_id, invoice, label=invoice.number, how=PDF)
     response = make_response(data)
     response.mimetype = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="{_filename(invoice.number)}.pdf"'
+    response.headers["Content-Disposition"] = f'inline; filename="{billing.pdf_filename(invoice.number)}.pdf"'
     return response
 
 

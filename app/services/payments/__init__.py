@@ -9,6 +9,7 @@ audits, and queues a receipt mail that names amounts and the invoice number only
 visits or anything about care.
 """
 
+from datetime import datetime
 from typing import Protocol
 
 from flask import current_app
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agency, ClientLink, Invoice, Payment, User
+from app.models.base import utcnow
 from app.models.client import REL_SELF
 from app.models.statuses import InvoiceStatus
 from app.services import audit
@@ -55,6 +57,10 @@ class PaymentGateway(Protocol):
         """Record money received for `invoice`."""
         ...
 
+    def refund(self, agency: Agency, payment: Payment, amount_cents: int) -> str | None:
+        """Send `amount_cents` of `payment` back; the gateway's refund id (None: the office does it)."""
+        ...
+
 
 def check_amount(invoice: Invoice, amount_cents: int) -> None:
     """Refuse what may never be recorded: not an integer above zero, more than the balance, or an
@@ -79,9 +85,12 @@ def record_payment(
     *,
     gateway_id: str | None = None,
     receipt_to: User | None = None,
+    received_at: datetime | None = None,
+    notify: bool = True,
 ) -> Payment:
-    """Record a payment: refuse overpayment, bump the invoice, audit, queue the receipt. Flushes,
-    never commits. `gateway_id` (unique) is what makes a gateway's repeated notice record once."""
+    """Record a payment: refuse overpayment, bump the invoice, audit, queue the receipt (unless
+    `notify` is off). Flushes, never commits. `gateway_id` (unique) is what makes a gateway's
+    repeated notice record once."""
     if invoice.agency_id != agency.id:
         raise PaymentRefused("the invoice belongs to another agency")
     if method not in METHODS:
@@ -95,6 +104,7 @@ def record_payment(
         reference=(reference or None) and reference[:120],
         gateway_event_id=gateway_id,
         recorded_by_id=actor.id if actor is not None else None,
+        received_at=received_at or utcnow(),
     )
     db.session.add(payment)
     invoice.paid_cents = invoice.paid_cents + amount_cents
@@ -112,7 +122,8 @@ def record_payment(
         method=method,
         invoice=invoice.number,
     )
-    queue_receipts(agency, invoice, payment, receipt_to)
+    if notify:
+        queue_receipts(agency, invoice, payment, receipt_to)
     return payment
 
 

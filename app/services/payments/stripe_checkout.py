@@ -168,9 +168,41 @@ def handle_webhook(agency: Agency, payload: bytes, signature: str | None) -> str
     return RECORDED
 
 
+def refund(agency: Agency, payment: Payment, amount_cents: int) -> str:
+    """Give back `amount_cents` of a card payment taken through Checkout (its payment intent);
+    Stripe's refund id. Raises PaymentRefused when there is nothing Stripe can refund or it says no."""
+    intent = payment.reference or ""
+    if not intent.startswith("pi_"):
+        raise PaymentRefused("no Stripe payment intent is on record for this payment")
+    try:
+        result = stripe.Refund.create(
+            api_key=_secret_key(agency),
+            payment_intent=intent,
+            amount=amount_cents,
+            metadata={"agency_id": str(agency.id), "payment_id": str(payment.id)},
+        )
+    except PaymentUnavailable as error:
+        raise PaymentRefused(str(error)) from error
+    except stripe.StripeError as error:
+        current_app.logger.error("stripe: refund of payment %s refused: %s", payment.id, error)
+        raise PaymentRefused(error.user_message or "Stripe did not make the refund") from error
+    return result.id
+
+
+def refunder(agency: Agency, payment: Payment):
+    """How a payment's money goes back: through Stripe for one it took, else by the office itself
+    (None: nothing to call)."""
+    if payment.gateway_event_id is None or payment.is_refund:
+        return None
+    return lambda taken, amount_cents: refund(agency, taken, amount_cents)
+
+
 class StripeGateway:
     def start_checkout(self, agency, invoice, payer, amount_cents, success_url, cancel_url) -> str:
         return start_checkout(agency, invoice, payer, amount_cents, success_url, cancel_url)
 
     def record(self, agency, invoice, amount_cents, method, reference, actor) -> Payment:
         return record_payment(agency, invoice, amount_cents, method, reference, actor)
+
+    def refund(self, agency, payment, amount_cents) -> str:
+        return refund(agency, payment, amount_cents)

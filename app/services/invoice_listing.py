@@ -1,8 +1,9 @@
-"""The invoices blueprint's queries and presentation: one page of a user's invoices with the totals
-due, one invoice's lines (with the visit each came from), payments and open questions, and the
+"""Invoices as the portal and the office show them: one page of invoices with the totals due, one
+invoice's lines (with the visit each came from), payments and open questions, and the
 "scheduled vs clocked vs billed" comparison of a line. Each query is one SQL statement whatever
 the number of invoices; access is decided by the criterion or the lookup the view passes in."""
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, case, func, select
@@ -46,9 +47,10 @@ class InvoicePage:
     pages: int
 
 
-def invoice_page(criterion, page: int, per_page: int = PER_PAGE) -> InvoicePage:
-    """One page of the invoices `criterion` allows, newest first; the count, the number outstanding
-    and the total due ride along as window aggregates, so it is one statement."""
+def invoice_page(criterion, page: int, per_page: int = PER_PAGE, options=()) -> InvoicePage:
+    """One page of the invoices `criterion` allows, newest first (a draft by when it was made);
+    the count, the number outstanding and the total due ride along as window aggregates, so it is
+    one statement (and one more per relationship `options` loads)."""
     balance = case((Invoice.is_outstanding, Invoice.total_cents - Invoice.paid_cents), else_=0)
     owing = case((Invoice.is_outstanding, 1), else_=0)
     rows = db.session.execute(
@@ -59,7 +61,8 @@ def invoice_page(criterion, page: int, per_page: int = PER_PAGE) -> InvoicePage:
             func.sum(owing).over().label("owing"),
         )
         .where(criterion)
-        .order_by(Invoice.issued_at.desc(), Invoice.id.desc())
+        .options(*options)
+        .order_by(func.coalesce(Invoice.issued_at, Invoice.created_at).desc(), Invoice.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
@@ -72,6 +75,11 @@ def invoice_page(criterion, page: int, per_page: int = PER_PAGE) -> InvoicePage:
         page=page,
         pages=max(1, -(-total // per_page)),
     )
+
+
+def pdf_filename(name: str) -> str:
+    """An invoice number (or a name) as a file name that needs no quoting in a header."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", name) or "invoice"
 
 
 def _minutes(start, end) -> int | None:
