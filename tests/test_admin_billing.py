@@ -470,3 +470,89 @@ def test_pages_cost_at_most_ten_statements_whatever_the_data(app, client, make, 
             counts.setdefault(url, []).append(len(statements))
     for url, (few, many) in counts.items():
         assert few == many <= 10, (url, few, many)
+
+
+def settings_data(client, **changes):
+    page = client.get("/admin/invoices/settings")
+    assert page.status_code == 200
+    text = body(page)
+    data = {
+        "version": version_of(page),
+        "invoice_prefix": "ALP",
+        "payment_terms_days": "14",
+        "default_hourly_rate": "32.00",
+    }
+    for index, task_id in enumerate(
+        re.findall(r'name="task_rates-\d+-task_id" type="hidden" value="(\d+)"', text)
+    ):
+        data[f"task_rates-{index}-task_id"] = task_id
+        data[f"task_rates-{index}-rate"] = ""
+    return {**data, **changes}
+
+
+def test_billing_settings_and_rates_price_the_next_draft(app, client, make, billing):
+    from app.models import Task, VisitTask
+
+    nursing = make.save(Task(agency_id=billing.a.id, name="Wound care"))
+    make.save(
+        VisitTask(agency_id=billing.a.id, visit_id=billing.visits[0].id, task_id=nursing.id, status="done")
+    )
+    staff(client, billing)
+    answer = client.post_form(
+        "/admin/invoices/settings",
+        settings_data(client, invoice_prefix="SUN", payment_terms_days="30", **{"task_rates-0-rate": "50"}),
+    )
+    assert answer.status_code == 303, body(answer)[:3000]
+    rate = client.post_form(
+        f"/admin/invoices/rates/clients/{billing.client_a.id}",
+        {"hourly_rate": "40"},
+        token_from=NEW + f"?client={billing.client_a.id}",
+    )
+    assert rate.status_code == 303
+    assert build(client, billing).status_code == 303
+    with in_app(app) as session:
+        invoice = session.get(Invoice, draft_id(app, billing))
+        # Wound care's $50 on the first visit; Margaret's own $40 on the others.
+        assert [line.amount_cents for line in invoice.lines] == [10000, 7000, 8000]
+        agency = session.get(Agency, billing.a.id)
+        assert (agency.invoice_prefix, agency.payment_terms_days) == ("SUN", 30)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"invoice_prefix": "sun-1"}, "capital letters and digits"),
+        ({"invoice_prefix": "ABCDEFGHIJKLM"}, "capital letters and digits"),
+        ({"payment_terms_days": "366"}, "between 0 and 365"),
+        ({"payment_terms_days": "-1"}, "in digits"),
+        ({"payment_terms_days": "１４"}, "in digits"),
+        ({"default_hourly_rate": "NaN"}, "Enter an amount in digits"),
+        ({"task_rates-0-rate": "1e309"}, "Enter an amount in digits"),
+        ({"task_rates-0-task_id": "2147483647"}, "removed meanwhile"),
+    ],
+)
+def test_bad_billing_settings_answer_422(app, client, make, billing, changes, message):
+    from app.models import Task
+
+    make.save(Task(agency_id=billing.a.id, name="Wound care"))
+    staff(client, billing)
+    answer = client.post_form("/admin/invoices/settings", settings_data(client, **changes))
+    assert answer.status_code == 422 and message in body(answer)
+    stale = settings_data(client)
+    assert (
+        client.post_form(
+            "/admin/invoices/settings", settings_data(client, payment_terms_days="20")
+        ).status_code
+        == 303
+    )
+    assert client.post_form("/admin/invoices/settings", stale).status_code == 409
+    bad_rate = client.post_form(
+        f"/admin/invoices/rates/clients/{billing.client_a.id}", {"hourly_rate": "-3"}, token_from=NEW
+    )
+    assert bad_rate.status_code == 422 and "above zero" in body(bad_rate)
+    assert (
+        client.post_form(
+            f"/admin/invoices/rates/clients/{billing.client_b.id}", {"hourly_rate": "3"}, token_from=NEW
+        ).status_code
+        == 404
+    )

@@ -27,7 +27,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
 from app.i18n import _
-from app.models import Agency, Client, Invoice, InvoiceLine, Payment, User, Visit, VisitTask
+from app.models import Agency, Client, Invoice, InvoiceLine, Payment, Task, User, Visit, VisitTask
 from app.models.base import utcnow
 from app.models.statuses import InvoiceStatus, TaskStatus, VisitStatus
 from app.services import audit
@@ -529,3 +529,55 @@ def statement(
     invoiced = sum(row.charge_cents for row in rows)
     paid = sum(row.credit_cents for row in rows)
     return Statement(start, end, opening, rows, invoiced, paid, opening + invoiced - paid)
+
+
+@dataclass
+class BillingSettings:
+    invoice_prefix: str
+    payment_terms_days: int
+    default_hourly_rate_cents: int
+    task_rates: dict[int, int | None]  # task id → its own hourly rate, None: none
+
+
+def update_billing_settings(agency: Agency, actor: User, settings: BillingSettings) -> None:
+    """The agency's invoice numbering prefix, payment terms and rates (its default and each task's
+    own); the counter runs on under a new prefix. Audited by what changed."""
+    tasks = {
+        task.id: task
+        for task in db.session.scalars(
+            select(Task).where(Task.agency_id == agency.id, Task.id.in_(settings.task_rates))
+        )
+    }
+    if len(tasks) != len(settings.task_rates):
+        raise BillingRefused(_("A task of this list was removed meanwhile. Reload the page."))
+    changed = [
+        name
+        for name in ("invoice_prefix", "payment_terms_days", "default_hourly_rate_cents")
+        if getattr(agency, name) != getattr(settings, name)
+    ]
+    for name in changed:
+        setattr(agency, name, getattr(settings, name))
+    for task_id, rate in settings.task_rates.items():
+        if tasks[task_id].hourly_rate_cents != rate:
+            tasks[task_id].hourly_rate_cents = rate
+            changed.append(f"task:{task_id}")
+    if changed:
+        db.session.flush()
+        audit.record(
+            "billing.settings_changed", actor=actor, target=agency, agency_id=agency.id, fields=changed
+        )
+
+
+def set_client_rate(client: Client, actor: User, hourly_rate_cents: int | None) -> None:
+    """The client's own hourly rate (None: the agency's default applies)."""
+    if client.hourly_rate_cents == hourly_rate_cents:
+        return
+    client.hourly_rate_cents = hourly_rate_cents
+    db.session.flush()
+    audit.record(
+        "billing.client_rate_changed",
+        actor=actor,
+        target=client,
+        client_id=client.id,
+        hourly_rate_cents=hourly_rate_cents,
+    )

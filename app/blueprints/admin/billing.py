@@ -20,6 +20,8 @@ from sqlalchemy.orm import selectinload
 from app.auth.policies import AREA_BILLING
 from app.blueprints.admin import area, bp
 from app.blueprints.admin.forms import (
+    BillingSettingsForm,
+    ClientRateForm,
     DraftForm,
     IssueForm,
     ManualPaymentForm,
@@ -31,7 +33,7 @@ from app.blueprints.admin.forms import (
 )
 from app.extensions import db
 from app.i18n import _
-from app.models import Client, ClientLink, Invoice, Payment, User
+from app.models import Client, ClientLink, Invoice, Payment, Task, User
 from app.models.client import REL_PAYER
 from app.models.statuses import InvoiceStatus
 from app.services import invoice_listing as listing
@@ -189,7 +191,80 @@ def new_invoice():
                 _("Draft made with %(count)d lines. Check it, then issue it.", count=len(invoice.lines)),
                 url_for("admin.invoice", invoice_id=invoice.id),
             )
-    return render_form("admin/invoice_new.html", client=client, form=form)
+    return render_form(
+        "admin/invoice_new.html", client=client, form=form, rate_form=_client_rate_form(client)
+    )
+
+
+def _client_rate_form(client: Client, formdata=None) -> ClientRateForm:
+    rate = client.hourly_rate_cents
+    return ClientRateForm(formdata=formdata, hourly_rate=cents_text(rate) if rate is not None else "")
+
+
+@bp.route("/invoices/rates/clients/<int:client_id>", methods=["POST"])
+@area(AREA_BILLING)
+def client_rate(client_id):
+    client = get_scoped_or_404(Client, client_id)
+    form = _client_rate_form(client, formdata=request.form)
+    here = url_for("admin.new_invoice", client=client.id)
+    if form.validate_on_submit():
+        invoices.set_client_rate(client, _staff(), form.hourly_rate.cents)
+        return done(_("Hourly rate of %(client)s saved.", client=client.display_name), here)
+    start, end = _last_month(agency_today(g.agency))
+    invoice_form = NewInvoiceForm(formdata=None, period_start=start, period_end=end)
+    invoice_form.billed_to.choices = _bill_to_choices(client, _payers(client))
+    return render_page("admin/invoice_new.html", status=422, client=client, form=invoice_form, rate_form=form)
+
+
+def _active_tasks() -> list[Task]:
+    return list(
+        db.session.scalars(
+            select(Task).where(Task.agency_id == g.agency.id, Task.is_active.is_(True)).order_by(Task.name)
+        )
+    )
+
+
+@bp.route("/invoices/settings", methods=["GET", "POST"])
+@area(AREA_BILLING)
+def billing_settings():
+    """Invoice numbering, payment terms and hourly rates: the agency's and each task's own."""
+    agency = g.agency
+    tasks = _active_tasks()
+    data = {
+        "version": agency.version,
+        "invoice_prefix": agency.invoice_prefix,
+        "payment_terms_days": str(agency.payment_terms_days),
+        "default_hourly_rate": cents_text(agency.default_hourly_rate_cents),
+        "task_rates": [
+            {
+                "task_id": task.id,
+                "rate": "" if task.hourly_rate_cents is None else cents_text(task.hourly_rate_cents),
+            }
+            for task in tasks
+        ],
+    }
+    if request.method == "POST":
+        check_version(agency, request.form.get("version"))
+    form = BillingSettingsForm(formdata=request.form if request.method == "POST" else None, data=data)
+    if form.validate_on_submit():
+        posted = {parse_id(entry.form.task_id.data): entry.form.rate.cents for entry in form.task_rates}
+        try:
+            invoices.update_billing_settings(
+                agency,
+                _staff(),
+                invoices.BillingSettings(
+                    invoice_prefix=form.invoice_prefix.data,
+                    payment_terms_days=form.payment_terms_days.number,
+                    default_hourly_rate_cents=form.default_hourly_rate.cents,
+                    task_rates=posted,
+                ),
+            )
+        except invoices.BillingRefused as error:
+            form.invoice_prefix.errors = [str(error)]
+        else:
+            return done(_("Billing settings saved."), url_for("admin.billing_settings"))
+    names = {task.id: task.name for task in tasks}
+    return render_form("admin/billing_settings.html", form=form, task_names=names)
 
 
 def _draft_form(invoice: Invoice, lines, choices, formdata=None) -> DraftForm:
@@ -301,7 +376,7 @@ def _save_draft(invoice: Invoice):
                 invoices.LineChange(
                     line_id=parse_id(entry.form.line_id.data) or 0,
                     description=entry.form.description.data,
-                    billed_minutes=entry.form.minutes.minutes,
+                    billed_minutes=entry.form.minutes.number,
                     rate_cents=entry.form.rate.cents,
                     remove=entry.form.remove.data,
                 )

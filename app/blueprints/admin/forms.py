@@ -1,6 +1,5 @@
 """Office forms for people, access, settings and billing."""
 
-import re
 from datetime import date
 
 from wtforms import (
@@ -25,6 +24,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
     StopValidation,
     ValidationError,
 )
@@ -282,24 +282,88 @@ class DayField(DateField):
             raise StopValidation(_("Enter a date between 2000 and 2099."))
 
 
-class MinutesField(StringField):
-    """Whole minutes in ASCII digits (no signs, no exponents, no other scripts' digits)."""
+class WholeNumberField(StringField):
+    """A whole number from `low` to `high` in ASCII digits (no signs, exponents, separators or
+    other scripts' digits), read into `number`; the reason beside the field otherwise."""
+
+    def __init__(
+        self, label=None, validators=None, *, low: int, high: int, unreadable, out_of_range, **kwargs
+    ):
+        kwargs.setdefault("render_kw", {"inputmode": "numeric", "maxlength": len(str(high)), "size": 5})
+        super().__init__(label, validators, **kwargs)
+        self.low, self.high = low, high
+        self.unreadable, self.out_of_range = unreadable, out_of_range
+        self.number: int | None = None
+
+    def pre_validate(self, form):
+        value = (self.data or "").strip()
+        if not (value.isascii() and value.isdigit() and len(value) <= len(str(self.high))):
+            raise StopValidation(str(self.unreadable))
+        self.number = int(value)
+        if not self.low <= self.number <= self.high:
+            raise StopValidation(str(self.out_of_range))
+
+
+class MinutesField(WholeNumberField):
+    """Minutes billed on a visit line; a line that is not a visit (`unit`, set by the view) has none."""
 
     def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("render_kw", {"inputmode": "numeric", "maxlength": 4, "size": 5})
-        super().__init__(label, validators, **kwargs)
-        self.minutes: int | None = None
-        self.unit = False  # set by the view for a line that is not a visit: it has no minutes
+        super().__init__(
+            label,
+            validators,
+            low=1,
+            high=invoices.MAX_LINE_MINUTES,
+            unreadable=_l("Enter the minutes in digits, like 90."),
+            out_of_range=_l("Enter between 1 and 1440 minutes."),
+            **kwargs,
+        )
+        self.unit = False
 
     def pre_validate(self, form):
         if self.unit:
             raise StopValidation()
-        value = (self.data or "").strip()
-        if not re.fullmatch(r"[0-9]{1,4}", value, re.ASCII):
-            raise StopValidation(_("Enter the minutes in digits, like 90."))
-        self.minutes = int(value)
-        if not 1 <= self.minutes <= invoices.MAX_LINE_MINUTES:
-            raise StopValidation(_("Enter between 1 and 1440 minutes."))
+        super().pre_validate(form)
+
+
+class TaskRateForm(Form):
+    class Meta:
+        csrf = False  # part of the billing settings form, which carries the token
+
+    task_id = HiddenField()
+    rate = MoneyField(_l("Hourly rate"), validators=[Optional()])
+
+
+class BillingSettingsForm(Form):
+    version = HiddenField()
+    invoice_prefix = StringField(
+        _l("Invoice numbers start with"),
+        description=_l("Letters and digits, up to 12, e.g. SUN: invoices are numbered SUN-1001, SUN-1002…"),
+        validators=[
+            DataRequired(_l("Enter the start of the invoice numbers.")),
+            Regexp(r"[A-Z0-9]{1,12}\Z", message=_l("Use up to 12 capital letters and digits, like SUN.")),
+        ],
+    )
+    payment_terms_days = WholeNumberField(
+        _l("Days to pay"),
+        low=0,
+        high=365,
+        unreadable=_l("Enter the days in digits, like 14."),
+        out_of_range=_l("Enter between 0 and 365 days."),
+    )
+    default_hourly_rate = MoneyField(
+        _l("Hourly rate of a visit"),
+        description=_l("Used unless the client has their own rate or a task done on the visit has one."),
+        empty_message=_l("Enter the hourly rate."),
+    )
+    task_rates = FieldList(FormField(TaskRateForm), max_entries=500)
+
+
+class ClientRateForm(Form):
+    hourly_rate = MoneyField(
+        _l("This client's hourly rate"),
+        description=_l("Leave empty for the agency's rate."),
+        validators=[Optional()],
+    )
 
 
 class NewInvoiceForm(Form):
