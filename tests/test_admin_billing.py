@@ -556,3 +556,8 @@ def test_bad_billing_settings_answer_422(app, client, make, billing, changes, me
         ).status_code
         == 404
     )
+
+
+def test_the_statement_link_opens_on_last_month(client, issued):
+    page = client.get(f"/admin/invoices/statement?client={issued.client_a.id}")
+    assert page.status_code == 200 and "Balance due" in body(page) and "error" not in body(page)

@@ -50,7 +50,6 @@ HEALTH_FIELDS = (
     "staff_note",
     "body",
     "tasks",
-    "drawing_svg",
 )
 EMAIL_TEMPLATES = sorted((Path(__file__).parents[1] / "app" / "templates" / "email").glob("*.txt"))
 

@@ -5,7 +5,7 @@ from app.models.agency import Agency
 from app.models.audit import AuditEvent
 from app.models.base import TenantScoped, utcnow
 from app.models.caregiver import Caregiver, ClientCaregiver, Task
-from app.models.careplan import CarePlan, CarePlanTask
+from app.models.careplan import CarePlan, CarePlanTask, CarePlanVersion
 from app.models.client import Client, ClientLink
 from app.models.document import Document, DocumentCategory
 from app.models.feed import CalendarFeedToken
@@ -23,6 +23,7 @@ __all__ = [
     "CalendarFeedToken",
     "CarePlan",
     "CarePlanTask",
+    "CarePlanVersion",
     "Caregiver",
     "Client",
     "ClientCaregiver",

@@ -75,6 +75,8 @@ class ClientLink(TenantScoped, db.Model):
     # Caregiver notes and refusal reasons: clients and family see them; a payer only when ticked
     # (minimum necessary).
     may_view_visit_notes: Mapped[bool] = mapped_column(Boolean, default=False)  # payer
+    # An emergency contact signs visit records only where the agency ticks it.
+    may_sign_visits: Mapped[bool] = mapped_column(Boolean, default=False)  # emergency contact
     # The "individualised" per-user switches; every section on by default.
     show_schedule: Mapped[bool] = mapped_column(Boolean, default=True)
     show_schedule_requests: Mapped[bool] = mapped_column(Boolean, default=True)

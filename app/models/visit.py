@@ -74,10 +74,14 @@ class Signature(TenantScoped, db.Model):
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     signer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How the signer is related to the client when signing (self, legal_representative, …).
+    relationship_kind: Mapped[str | None] = mapped_column(String(30))
     method: Mapped[str] = mapped_column(String(10))  # drawn | typed
     typed_name: Mapped[str | None] = mapped_column(String(200))
-    drawing_svg: Mapped[str | None] = mapped_column(Text)
+    # The drawn signature as a PNG in the file store.
+    drawing_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
     facts_hash: Mapped[str] = mapped_column(String(64))
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     void_reason: Mapped[str | None] = mapped_column(String(200))

@@ -45,9 +45,11 @@ def watched(page):
     page.htmx_posts = []
     page.on(
         "request",
-        lambda r: r.method == "POST"
-        and r.headers.get("hx-request") == "true"
-        and page.htmx_posts.append(urlsplit(r.url).path),
+        lambda r: (
+            r.method == "POST"
+            and r.headers.get("hx-request") == "true"
+            and page.htmx_posts.append(urlsplit(r.url).path)
+        ),
     )
     return page
 

@@ -553,9 +553,9 @@ def _statement(as_pdf: bool):
     start, end = _last_month(agency_today(g.agency))
     if "start" in request.args:
         form = StatementForm(request.args)
-    else:
+        form.validate()
+    else:  # last month, until a period is asked for
         form = StatementForm(formdata=None, start=start, end=end)
-    form.validate()
     context = {"form": form, "client": client, "payer": payer, "statement": None}
     if form.errors:
         return render_page("admin/statement.html", status=422, **context)
