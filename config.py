@@ -41,7 +41,10 @@ class Config:
     REMEMBER_COOKIE_DURATION = 0
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token
     PERMANENT_SESSION_LIFETIME = 12 * 3600  # absolute session lifetime, seconds
-    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    # A shared document (PDF, JPEG, PNG, DOCX) may be this large; the request limit leaves room for
+    # the form around it, and a larger request is refused with 413 before any view reads it.
+    DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
+    MAX_CONTENT_LENGTH = DOCUMENT_MAX_BYTES + 1024 * 1024
 
     # Number of trusted proxies in front of the app (0: none; requests come straight in).
     PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))

@@ -568,7 +568,7 @@ SECTION_PATHS = {
     "signatures": ["/signatures"],
     "messages": ["/messages", "/messages/new", "/messages/unread-count"],
     "documents": ["/documents"],
-    "care_plan": ["/care-plan"],
+    "care_plan": ["/care-plan", "/care-plan/print"],
 }
 SWITCH_OF = {
     "schedule": "show_schedule",

@@ -149,6 +149,18 @@ def link_sees_category(link: ClientLink, category_id: int) -> bool:
     return link_allows(link, DOCUMENTS) and all(c.id != category_id for c in link.hidden_categories)
 
 
+def document_visible(link: ClientLink, document) -> bool:
+    """A document of the linked client, in a category this link does not hide (the per-link
+    category switches), while the documents section is on for the link."""
+    return document.client_id == link.client_id and link_sees_category(link, document.category_id)
+
+
+def may_upload_document(link: ClientLink, category) -> bool:
+    """Families add files (a signed form) to a category the agency opened for it, when they see
+    that category of the client's documents; whoever sees the section may (a payer never does)."""
+    return bool(category.families_may_upload) and link_sees_category(link, category.id)
+
+
 def invoice_criterion(link: ClientLink):
     """SQL criterion for the invoices this link may see: payers see only what is billed to them.
 
@@ -171,6 +183,16 @@ def invoice_visible(link: ClientLink, invoice: Invoice) -> bool:
     if link.relationship_kind == REL_PAYER:
         return invoice.billed_to_id == link.user_id
     return invoice.billed_to_id is None
+
+
+def may_sign_visits(link: ClientLink | None) -> bool:
+    """Sign visit records for the client: the client and legal representatives who see the
+    signatures; an emergency contact only where the agency ticked it; a payer never."""
+    if link is None or not link_allows(link, SIGNATURES):
+        return False
+    if link.relationship_kind in (REL_SELF, REL_LEGAL):
+        return True
+    return link.relationship_kind == REL_EMERGENCY and link.may_sign_visits
 
 
 def can_question_invoice(link: ClientLink, invoice: Invoice) -> bool:
@@ -257,10 +279,24 @@ AREA_PEOPLE = "people"  # portal accounts: add, credentials, reset, temporary pa
 AREA_SCHEDULE_REQUESTS = "schedule_requests"  # the office's schedule-request queue
 AREA_MESSAGES = "messages"  # the office inbox: read and answer the families' messages
 AREA_BILLING = "billing"  # invoices: build, edit, issue, void; payments and refunds; statements
+AREA_CARE_PLANS = "care_plans"  # clients' care plans: read, edit, their history
+AREA_VISITS = "visits"  # visits and their records: the shift signatures report
 AREA_SETTINGS = "settings"  # office settings, payment settings among them
 AREA_STAFF = "staff"  # add or remove staff, change a staff member's role
 AREA_AUDIT = "audit"  # read the audit log
-OFFICE_AREAS = frozenset({AREA_HOME, AREA_PEOPLE, AREA_SCHEDULE_REQUESTS, AREA_MESSAGES, AREA_BILLING})
+AREA_DOCUMENTS = "documents"  # document categories; clients' documents: upload, remove, who sees which
+OFFICE_AREAS = frozenset(
+    {
+        AREA_HOME,
+        AREA_PEOPLE,
+        AREA_SCHEDULE_REQUESTS,
+        AREA_MESSAGES,
+        AREA_BILLING,
+        AREA_CARE_PLANS,
+        AREA_DOCUMENTS,
+        AREA_VISITS,
+    }
+)
 OWNER_AREAS = frozenset({AREA_SETTINGS, AREA_STAFF, AREA_AUDIT})
 AREAS = OFFICE_AREAS | OWNER_AREAS
 

@@ -1,19 +1,15 @@
 """Signatures, invoices and payments of the demo's history.
 
 Invoices and payments go through the billing services (app/services/invoices.py and
-app/services/payments/), back-dated and without mail. Signatures still re-state the product's
-rule until `app/services/signatures.py` (issue 10) arrives and the demo calls it instead; until
-then a signature seeded here may show as voided if the real service hashes the visit's facts
-differently.
+app/services/payments/), back-dated and without mail; signatures carry the facts hash of
+app/services/signatures.py, so they show as valid until the visit changes.
 """
 
-import hashlib
-import json
 from datetime import date, timedelta
 
 from app.extensions import db
 from app.models import Agency, Invoice, Signature, User, Visit
-from app.services import invoices
+from app.services import invoices, signatures
 from app.services.payments.manual import record_manual_payment
 
 from .common import (
@@ -30,8 +26,9 @@ from .common import (
 
 
 def sign_settled_visits(seed: Seed, agency: Agency, visits: list[Visit], signer: User) -> None:
-    """Sign completed visits older than the grace period; the newer ones stay pending.
-    Replaced by the signing operation of app/services/signatures.py (issue 9)."""
+    """Sign completed visits older than the grace period; the newer ones stay pending. Signed
+    back in time (shortly after each visit), so the rows are written here, with the hash of
+    app/services/signatures.py (the visits must be flushed)."""
     signable_before = seed.today - timedelta(days=SIGNATURE_GRACE_DAYS)
     for visit in visits:
         if visit.status == "completed" and local_day(visit.starts_at) < signable_before:
@@ -40,27 +37,14 @@ def sign_settled_visits(seed: Seed, agency: Agency, visits: list[Visit], signer:
                     agency_id=agency.id,
                     visit_id=visit.id,
                     signer_id=signer.id,
-                    method="typed",
+                    relationship_kind="self",
+                    method=signatures.TYPED,
                     typed_name=signer.display_name,
                     ip_address="127.0.0.1",
-                    facts_hash=facts_hash(visit),
+                    facts_hash=signatures.facts_hash(visit),
                     signed_at=visit.clock_out_at + timedelta(hours=seed.rng.randint(1, 30)),
                 )
             )
-
-
-def facts_hash(visit: Visit) -> str:
-    """SHA-256 of what the signer reviewed: times and tasks (must run after the visit is flushed).
-    Replaced by the facts hash of app/services/signatures.py (issue 9)."""
-    facts = {
-        "visit": visit.id,
-        "client": visit.client_id,
-        "caregiver": visit.caregiver_id,
-        "scheduled": [visit.starts_at.isoformat(), visit.ends_at.isoformat()],
-        "clocked": [visit.clock_in_at.isoformat(), visit.clock_out_at.isoformat()],
-        "tasks": [[task.task_id, task.status, task.refusal_reason] for task in visit.tasks],
-    }
-    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
 
 def billing_periods(today: date) -> list[tuple[date, date]]:

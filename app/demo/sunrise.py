@@ -190,6 +190,7 @@ def seed_sunrise(seed: Seed) -> None:
         ),
     )
     categories = add_document_categories(agency, "Caregiver Forms", "Billing")
+    categories[0].families_may_upload = True  # the family sends back a signed form
     _add_sunrise_documents(seed, agency, admin, categories, margaret, harold)
     _add_sunrise_conversations(seed, agency, admin, margaret_user, susan, paul, margaret, harold, invoices)
     _add_sunrise_schedule_requests(seed, agency, admin, susan, paul, margaret, harold, tasks, carers)

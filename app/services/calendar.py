@@ -30,6 +30,11 @@ def _add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def day_bounds(zone: ZoneInfo, start: date, end: date) -> tuple[datetime, datetime]:
+    """The instants that begin the first day and end the last day of a period, in `zone`."""
+    return datetime.combine(start, time.min, zone), datetime.combine(end + timedelta(days=1), time.min, zone)
+
+
 def week_start(day: date) -> date:
     return day - timedelta(days=(day.weekday() - WEEK_START) % 7)
 

@@ -18,7 +18,7 @@ message for the person who asked.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -31,15 +31,18 @@ from app.models import Agency, Client, Invoice, InvoiceLine, Payment, Task, User
 from app.models.base import utcnow
 from app.models.statuses import InvoiceStatus, TaskStatus, VisitStatus
 from app.services import audit
+from app.services.calendar import day_bounds
 from app.services.links import AgencyHasNoAddress, agency_url
 from app.services.mail import queue_mail
 from app.services.payments import PaymentRefused, receipt_recipients
 
 QUARTER_HOUR = 15
 MAX_PERIOD_DAYS = 366
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # days a person may mean
 MAX_LINE_MINUTES = 24 * 60
 MAX_CENTS = 10_000_000_00  # ten million in the currency: above it is a typing mistake
 VOID_REASON_LENGTH = 300
+MAX_LINES = 500  # lines on one invoice (a draft's form shows them all)
 
 
 class BillingRefused(ValueError):
@@ -47,9 +50,14 @@ class BillingRefused(ValueError):
 
 
 def billed_minutes(visit: Visit) -> int:
-    """The time billed for a visit: clocked, to the nearest quarter hour, else scheduled."""
+    """The time billed for a visit: clocked, to the nearest quarter hour, else (not clocked both
+    ways, or clocked for more than a day) scheduled."""
+    clocked = None
     if visit.clock_in_at is not None and visit.clock_out_at is not None:
-        seconds = max(int((visit.clock_out_at - visit.clock_in_at).total_seconds()), 0)
+        clocked = (visit.clock_out_at - visit.clock_in_at).total_seconds()
+    # A clock left running past a day is a forgotten clock-out, not a day's care.
+    if clocked is not None and clocked <= MAX_LINE_MINUTES * 60:
+        seconds = max(int(clocked), 0)
         quarter = QUARTER_HOUR * 60
         quarters = (seconds + quarter // 2) // quarter  # half a quarter and up rounds up
         return max(quarters, 1) * QUARTER_HOUR
@@ -76,11 +84,7 @@ def line_amount(minutes: int, rate_cents: int) -> int:
 
 
 def _local_bounds(agency: Agency, start: date, end: date) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(agency.time_zone)
-    return (
-        datetime.combine(start, time.min, zone),
-        datetime.combine(end + timedelta(days=1), time.min, zone),
-    )
+    return day_bounds(ZoneInfo(agency.time_zone), start, end)
 
 
 def _already_billed():
@@ -94,6 +98,10 @@ def _already_billed():
 
 
 def check_period(start: date, end: date) -> None:
+    if not (
+        date(2000, 1, 1) <= start <= date(2099, 12, 31) and date(2000, 1, 1) <= end <= date(2099, 12, 31)
+    ):
+        raise BillingRefused(_("Enter a date between 2000 and 2099."))
     if end < start:
         raise BillingRefused(_("The period must end on or after the day it starts."))
     if (end - start).days >= MAX_PERIOD_DAYS:
@@ -154,6 +162,10 @@ def build_draft(
     visits = unbilled_visits(agency, client, start, end)
     if not visits:
         raise BillingRefused(_("There are no completed, unbilled visits for this client in this period."))
+    if len(visits) > MAX_LINES:
+        raise BillingRefused(
+            _("%(count)d visits are too many for one invoice: choose a shorter period.", count=len(visits))
+        )
     invoice = Invoice(
         agency_id=agency.id,
         client_id=client.id,
@@ -177,6 +189,8 @@ def build_draft(
             )
         )
     invoice.total_cents = sum(line.amount_cents for line in invoice.lines)
+    if invoice.total_cents > MAX_CENTS:
+        raise BillingRefused(_("The total is too large for one invoice."))
     db.session.add(invoice)
     db.session.flush()
     audit.record(
@@ -245,6 +259,8 @@ def update_draft(invoice: Invoice, actor: User, change: DraftChange) -> None:
             minutes = wanted.billed_minutes
         return minutes, rate, rate if minutes is None else line_amount(minutes, rate)
 
+    if len(kept) + (1 if change.new_description else 0) > MAX_LINES:
+        raise BillingRefused(_("An invoice can have at most 500 lines."))
     prices = {line.id: priced(line) for line in kept}
     added = (change.new_amount_cents or 0) if change.new_description else 0
     if sum(amount for _m, _r, amount in prices.values()) + added > MAX_CENTS:
@@ -406,12 +422,19 @@ def refund(
     """Give back `amount_cents` of a payment: a negative payment naming it, the invoice's paid
     amount down (a paid invoice is outstanding again). `gateway_refund(payment, amount)` — for a
     payment taken online — returns the gateway's refund id once the money is on its way back;
-    an office payment is given back by the office itself (a cheque, a transfer). The gateway is
-    asked last, after every check, so only the write of the row itself can still fail after it
-    (then the gateway's refund is in its dashboard and the audit log has no trace: rare, logged)."""
-    invoice = payment.invoice
+    an office payment is given back by the office itself (a cheque, a transfer).
+    `gateway_refund(payment, amount, idempotency_key)` is asked last, after every check, with a
+    key naming what was refunded before, so a retried request cannot refund twice."""
     if payment.agency_id != agency.id:
         raise BillingRefused(_("This payment is not the agency's."))
+    # Lock the invoice and read it afresh: a second refund posted at once waits here, then sees
+    # the first (and the gateway is never asked twice for the same money).
+    invoice = db.session.scalars(
+        select(Invoice)
+        .where(Invoice.id == payment.invoice_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID):
         raise BillingRefused(_("Only payments of an issued invoice can be refunded."))
     if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents <= 0:
@@ -423,7 +446,11 @@ def refund(
     if not reason:
         raise BillingRefused(_("Say why the money is given back."))
     try:
-        gateway_id = gateway_refund(payment, amount_cents) if gateway_refund is not None else None
+        gateway_id = (
+            gateway_refund(payment, amount_cents, f"refund-{payment.id}-{payment.amount_cents - left}")
+            if gateway_refund is not None
+            else None
+        )
     except PaymentRefused as error:
         raise BillingRefused(_("The payment service refused the refund: %(reason)s", reason=error)) from error
     given_back = Payment(

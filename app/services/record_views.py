@@ -1,6 +1,6 @@
 """Who viewed a client's record: every view of the care plan, an invoice, a signed visit record or
-the caregivers' visit notes is one audit event, and the client's "who viewed my record" log reads
-them back.
+the caregivers' visit notes, and every download of a shared document, is one audit event, and the
+client's "who viewed my record" log reads them back.
 
 Every page that shows such a record calls `record_view(kind, actor, client_id, target, **details)`
 once per request and client (the event is queued and written with the request's commit, in the
@@ -11,6 +11,7 @@ audit chain's single insert, so it costs the page no query of its own):
     record_view(CARE_PLAN, user, plan.client_id, plan)                                  # /care-plan
     record_view(SIGNED_VISIT, user, visit.client_id, visit, label=visit_day.isoformat())  # /signatures/<id>
     record_visit_notes(user, visits, access.shows_visit_notes, how=PRINT)                 # the schedule
+    record_view(DOCUMENT, user, document.client_id, document, label=document.title)     # /documents/<id>
 
 Staff views of the same records (an office page showing a care plan) call it the same way, with
 the staff member as the actor.
@@ -34,7 +35,8 @@ INVOICE = "invoice"
 CARE_PLAN = "care_plan"
 SIGNED_VISIT = "signed_visit"
 VISIT_NOTES = "visit_notes"
-KINDS = (INVOICE, CARE_PLAN, SIGNED_VISIT, VISIT_NOTES)
+DOCUMENT = "document"  # a shared document downloaded (label: its title)
+KINDS = (INVOICE, CARE_PLAN, SIGNED_VISIT, VISIT_NOTES, DOCUMENT)
 
 # How it was viewed (details["how"]); a page when not said.
 PAGE = "page"

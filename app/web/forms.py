@@ -7,10 +7,11 @@ built on `Form` refuses them with a message beside the field; text areas keep th
 """
 
 import re
+from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, StopValidation, ValidationError
+from wtforms import DateField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, StopValidation, ValidationError
 
 from app.auth.passwords import password_problems
 from app.i18n import _, _l
@@ -121,3 +122,45 @@ class MoneyField(StringField):
         except ValueError as error:
             self.cents = None
             raise StopValidation(str(error)) from None
+
+
+# --- days typed by a person ----------------------------------------------------------------------
+
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+
+
+class DayField(DateField):
+    """A calendar day (YYYY-MM-DD, the browser's date picker) between 2000 and 2099; an impossible
+    date ("2026-02-30") or one outside those years gets a message beside the field."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(_("Enter a real date, like 2026-03-31.")) from None
+
+    def pre_validate(self, form):
+        if self.data is not None and not EARLIEST_DAY <= self.data <= LATEST_DAY:
+            raise StopValidation(_("Enter a date between 2000 and 2099."))
+
+
+class PeriodForm(Form):
+    """A period of days asked for in a query string (a report, a statement): from, to, at most
+    `max_days` long."""
+
+    class Meta:
+        csrf = False  # a GET form: it changes nothing
+
+    max_days = 366
+    start = DayField(_l("From"), validators=[InputRequired(_l("Enter the first day."))])
+    end = DayField(_l("To"), validators=[InputRequired(_l("Enter the last day."))])
+
+    def validate_end(self, field):
+        if self.start.data is None or field.data is None:
+            return
+        if field.data < self.start.data:
+            raise ValidationError(_("The period must end on or after the day it starts."))
+        if (field.data - self.start.data).days >= self.max_days:
+            raise ValidationError(_("A period can be at most %(days)d days long.", days=self.max_days))

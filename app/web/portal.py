@@ -61,11 +61,11 @@ def selected_client(section: str | None = None, *, allow_all: bool = False, rule
     return allowed[0]
 
 
-def get_portal_or_404(model, object_id, section: str, rule=None):
+def get_portal_or_404(model, object_id, section: str, rule=None, options=()):
     """One object of a client the user may see this section of (and, with `rule(link, obj)`, that
     the rule allows, e.g. `invoice_visible`), else 404 — whatever the reason."""
     client_ids = g.access.client_ids(section)
-    obj = get_scoped_or_404(model, object_id, model.client_id.in_(client_ids))
+    obj = get_scoped_or_404(model, object_id, model.client_id.in_(client_ids), options=options)
     if rule is not None and not rule(g.access.link(obj.client_id), obj):
         abort(404)
     return obj

@@ -48,13 +48,16 @@ def leave_request_scope(_exc=None) -> None:
         leave_agency(token)
 
 
-def get_scoped_or_404(model, object_id, *criteria):
-    """Load one tenant-owned object by id *and* agency (and any extra criteria), else 404."""
+def get_scoped_or_404(model, object_id, *criteria, options=()):
+    """Load one tenant-owned object by id *and* agency (and any extra criteria), else 404; `options`
+    load what the page needs with it."""
     object_id = parse_id(object_id)  # an id the database cannot hold is no object: no query
     if object_id is None:
         abort(404)
     obj = db.session.scalar(
-        select(model).where(model.id == object_id, model.agency_id == g.agency.id, *criteria)
+        select(model)
+        .where(model.id == object_id, model.agency_id == g.agency.id, *criteria)
+        .options(*options)
     )
     if obj is None:
         abort(404)

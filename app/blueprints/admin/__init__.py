@@ -32,4 +32,15 @@ def _guard():
         abort(404)
 
 
-from app.blueprints.admin import billing, invitations, messages, people, schedule_requests, settings, views  # noqa: E402,F401
+from app.blueprints.admin import (  # noqa: E402,F401
+    billing,
+    care_plans,
+    documents,
+    invitations,
+    messages,
+    people,
+    schedule_requests,
+    settings,
+    views,
+    visit_records,
+)

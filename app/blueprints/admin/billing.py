@@ -43,7 +43,7 @@ from app.services.payments.manual import record_manual_payment
 from app.services.pdf import render_pdf
 from app.services.record_views import INVOICE, PAGE, PDF, record_view
 from app.services.schedule_requests import agency_today
-from app.web.conflicts import check_version
+from app.web.conflicts import EditConflict, check_version
 from app.web.formatting import money
 from app.web.forms import cents_text
 from app.web.htmx import done, redirect_page, render_form, render_page
@@ -370,6 +370,12 @@ def _save_draft(invoice: Invoice):
     lines = listing.invoice_lines(invoice)
     payers = _payers(invoice.client)
     form = _draft_form(invoice, lines, _bill_to_choices(invoice.client, payers), formdata=request.form)
+    posted = [parse_id(entry.form.line_id.data) for entry in form.lines]
+    if posted != [row.line.id for row in lines]:
+        # Not the lines this version of the draft has: a form from another page or a forged one.
+        raise EditConflict(
+            current_version=invoice.version, reload_to=url_for("admin.invoice", invoice_id=invoice.id)
+        )
     if form.validate_on_submit():
         change = invoices.DraftChange(
             lines=[

@@ -4,7 +4,6 @@ from datetime import date
 
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     FieldList,
     FormField,
@@ -37,7 +36,7 @@ from app.services import gateway_keys, invoices
 from app.services import messages as messages_service
 from app.services import schedule_requests as service
 from app.web.formatting import money
-from app.web.forms import Form, MoneyField
+from app.web.forms import DayField, Form, MoneyField, PeriodForm
 
 
 class PersonForm(Form):
@@ -262,25 +261,6 @@ class ThreadDoneForm(Form):
 
 # --- billing ---------------------------------------------------------------------------------------
 
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(2099, 12, 31)
-
-
-class DayField(DateField):
-    """A calendar day (YYYY-MM-DD, the browser's date picker) between 2000 and 2099; an impossible
-    date ("2026-02-30") or one outside those years gets a message beside the field."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError(_("Enter a real date, like 2026-03-31.")) from None
-
-    def pre_validate(self, form):
-        if self.data is not None and not EARLIEST_DAY <= self.data <= LATEST_DAY:
-            raise StopValidation(_("Enter a date between 2000 and 2099."))
-
 
 class WholeNumberField(StringField):
     """A whole number from `low` to `high` in ASCII digits (no signs, exponents, separators or
@@ -355,7 +335,7 @@ class BillingSettingsForm(Form):
         description=_l("Used unless the client has their own rate or a task done on the visit has one."),
         empty_message=_l("Enter the hourly rate."),
     )
-    task_rates = FieldList(FormField(TaskRateForm), max_entries=500)
+    task_rates = FieldList(FormField(TaskRateForm), max_entries=5000)
 
 
 class ClientRateForm(Form):
@@ -431,6 +411,7 @@ class VoidForm(Form):
     version = HiddenField()
     reason = StringField(
         _l("Why is it void?"),
+        description=_l("The client or payer reads this on the invoice: say it as you would to them."),
         validators=[
             DataRequired(_l("Say why the invoice is void.")),
             Length(max=invoices.VOID_REASON_LENGTH),
@@ -476,20 +457,11 @@ class RefundForm(Form):
     version = HiddenField()
     amount = MoneyField(_l("Amount to give back"), empty_message=_l("Enter the amount to give back."))
     reason = StringField(
-        _l("Why"), validators=[DataRequired(_l("Say why the money is given back.")), Length(max=120)]
+        _l("Why"),
+        description=_l("The client or payer reads this among the payments."),
+        validators=[DataRequired(_l("Say why the money is given back.")), Length(max=120)],
     )
 
 
-class StatementForm(Form):
-    class Meta:
-        csrf = False  # a GET form: it changes nothing
-
-    start = DayField(_l("From"), validators=[InputRequired(_l("Enter the first day."))])
-    end = DayField(_l("To"), validators=[InputRequired(_l("Enter the last day."))])
-
-    def validate_end(self, field):
-        if self.start.data and field.data:
-            try:
-                invoices.check_period(self.start.data, field.data)
-            except invoices.BillingRefused as error:
-                raise ValidationError(str(error)) from None
+class StatementForm(PeriodForm):
+    max_days = invoices.MAX_PERIOD_DAYS

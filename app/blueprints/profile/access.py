@@ -145,6 +145,10 @@ def view_sentence(view: record_views.RecordView, zone) -> str:
         sentence = _("%(person)s viewed a signed visit record on %(when)s.", **values)
     elif kind == record_views.VISIT_NOTES:
         sentence = _("%(person)s saw the caregivers' visit notes in the schedule on %(when)s.", **values)
+    elif kind == record_views.DOCUMENT and view.label:
+        sentence = _("%(person)s downloaded the document “%(label)s” on %(when)s.", **values)
+    elif kind == record_views.DOCUMENT:
+        sentence = _("%(person)s downloaded a document on %(when)s.", **values)
     else:
         sentence = _("%(person)s viewed the record on %(when)s.", **values)
     if how == record_views.PDF:

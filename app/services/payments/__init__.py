@@ -57,7 +57,9 @@ class PaymentGateway(Protocol):
         """Record money received for `invoice`."""
         ...
 
-    def refund(self, agency: Agency, payment: Payment, amount_cents: int) -> str | None:
+    def refund(
+        self, agency: Agency, payment: Payment, amount_cents: int, idempotency_key: str | None = None
+    ) -> str | None:
         """Send `amount_cents` of `payment` back; the gateway's refund id (None: the office does it)."""
         ...
 

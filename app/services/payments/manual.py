@@ -38,5 +38,5 @@ class ManualGateway:
     def record(self, agency, invoice, amount_cents, method, reference, actor) -> Payment:
         return record_manual_payment(agency, actor, invoice, amount_cents, method, reference)
 
-    def refund(self, agency, payment, amount_cents) -> None:
+    def refund(self, agency, payment, amount_cents, idempotency_key=None) -> None:
         return None  # the office sends the money back itself (a cheque, a transfer)

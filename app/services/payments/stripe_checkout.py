@@ -168,7 +168,7 @@ def handle_webhook(agency: Agency, payload: bytes, signature: str | None) -> str
     return RECORDED
 
 
-def refund(agency: Agency, payment: Payment, amount_cents: int) -> str:
+def refund(agency: Agency, payment: Payment, amount_cents: int, idempotency_key: str | None = None) -> str:
     """Give back `amount_cents` of a card payment taken through Checkout (its payment intent);
     Stripe's refund id. Raises PaymentRefused when there is nothing Stripe can refund or it says no."""
     intent = payment.reference or ""
@@ -180,6 +180,7 @@ def refund(agency: Agency, payment: Payment, amount_cents: int) -> str:
             payment_intent=intent,
             amount=amount_cents,
             metadata={"agency_id": str(agency.id), "payment_id": str(payment.id)},
+            idempotency_key=idempotency_key,
         )
     except PaymentUnavailable as error:
         raise PaymentRefused(str(error)) from error
@@ -194,7 +195,7 @@ def refunder(agency: Agency, payment: Payment):
     (None: nothing to call)."""
     if payment.gateway_event_id is None or payment.is_refund:
         return None
-    return lambda taken, amount_cents: refund(agency, taken, amount_cents)
+    return lambda taken, amount_cents, key: refund(agency, taken, amount_cents, key)
 
 
 class StripeGateway:
@@ -204,5 +205,5 @@ class StripeGateway:
     def record(self, agency, invoice, amount_cents, method, reference, actor) -> Payment:
         return record_payment(agency, invoice, amount_cents, method, reference, actor)
 
-    def refund(self, agency, payment, amount_cents) -> str:
-        return refund(agency, payment, amount_cents)
+    def refund(self, agency, payment, amount_cents, idempotency_key=None) -> str:
+        return refund(agency, payment, amount_cents, idempotency_key)

@@ -1,0 +1,123 @@
+"""Changing a visit: the one way the office edits times, the caregiver, what was done and the
+note. A change to a fact the client signed (caregiver, scheduled or clocked times, tasks) voids
+the visit's signature with the reason, so the client is asked to sign again.
+
+`update_visit` changes rows, audits and flushes; it never commits. A stale edit is the caller's to
+refuse first (app/web/conflicts.check_version against the form's version); the versioned row
+catches a race after that.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.i18n import _
+from app.models import Caregiver, Task, Visit, VisitTask
+from app.models.statuses import TaskStatus, VisitStatus
+from app.services import audit, signatures
+
+UNCHANGED = object()
+TIMES = ("starts_at", "ends_at", "clock_in_at", "clock_out_at")
+
+
+class VisitRefused(ValueError):
+    """The change cannot be made; the message says why."""
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    task_id: int
+    status: str  # planned | done | refused
+    refusal_reason: str | None = None
+
+
+def _task_rows(visit: Visit) -> list[tuple]:
+    return sorted((t.task_id, t.status, t.refusal_reason or "") for t in visit.tasks)
+
+
+def update_visit(
+    agency,
+    actor,
+    visit: Visit,
+    *,
+    starts_at: datetime = UNCHANGED,
+    ends_at: datetime = UNCHANGED,
+    clock_in_at: datetime | None = UNCHANGED,
+    clock_out_at: datetime | None = UNCHANGED,
+    caregiver_id: int | None = UNCHANGED,
+    status: str = UNCHANGED,
+    caregiver_note: str | None = UNCHANGED,
+    tasks: list[TaskDone] = UNCHANGED,
+) -> list[str]:
+    """Apply the given changes (the others stay); the names of the fields that changed."""
+    if visit.agency_id != agency.id:
+        raise VisitRefused(_("This visit is not the agency's."))
+    wanted = {
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "clock_in_at": clock_in_at,
+        "clock_out_at": clock_out_at,
+        "caregiver_id": caregiver_id,
+        "status": status,
+        "caregiver_note": caregiver_note,
+    }
+    wanted = {name: value for name, value in wanted.items() if value is not UNCHANGED}
+    after = {name: wanted.get(name, getattr(visit, name)) for name in TIMES}
+    if after["ends_at"] <= after["starts_at"]:
+        raise VisitRefused(_("The visit must end after it starts."))
+    if after["clock_in_at"] and after["clock_out_at"] and after["clock_out_at"] <= after["clock_in_at"]:
+        raise VisitRefused(_("The clock-out time must be after the clock-in time."))
+    if "status" in wanted and wanted["status"] not in set(VisitStatus):
+        raise VisitRefused(_("Unknown visit status."))
+    if tasks is not UNCHANGED:
+        for done in tasks:
+            if done.status not in set(TaskStatus):
+                raise VisitRefused(_("Unknown task status."))
+            if done.status == TaskStatus.REFUSED and not (done.refusal_reason or "").strip():
+                raise VisitRefused(_("Say why a refused task was refused."))
+
+    if wanted.get("caregiver_id") is not None and not db.session.scalar(
+        select(Caregiver.id).where(Caregiver.id == wanted["caregiver_id"], Caregiver.agency_id == agency.id)
+    ):
+        raise VisitRefused(_("This caregiver is not the agency's."))
+    if tasks is not UNCHANGED:
+        task_ids = {done.task_id for done in tasks}
+        known = set(
+            db.session.scalars(select(Task.id).where(Task.id.in_(task_ids), Task.agency_id == agency.id))
+        )
+        if known != task_ids:
+            raise VisitRefused(_("A task is not the agency's."))
+
+    changed = [name for name, value in wanted.items() if getattr(visit, name) != value]
+    for name in changed:
+        setattr(visit, name, wanted[name])
+    if tasks is not UNCHANGED:
+        before = _task_rows(visit)
+        by_task = {row.task_id: row for row in visit.tasks}
+        keep = {done.task_id for done in tasks}
+        for row in list(visit.tasks):
+            if row.task_id not in keep:
+                visit.tasks.remove(row)
+        for done in tasks:
+            row = by_task.get(done.task_id)
+            if row is None:
+                row = VisitTask(agency_id=visit.agency_id, task_id=done.task_id)
+                visit.tasks.append(row)
+            row.status = done.status
+            row.refusal_reason = (done.refusal_reason or "").strip() or None
+        if _task_rows(visit) != before:
+            changed.append("tasks")
+    if not changed:
+        return []
+    db.session.flush()
+    signed_facts = [
+        "caregiver" if name == "caregiver_id" else name
+        for name in changed
+        if name in (*TIMES, "caregiver_id", "tasks")
+    ]
+    if signed_facts:
+        signatures.void_changed(visit, actor, signed_facts)
+    audit.record("visit.updated", actor=actor, target=visit, client_id=visit.client_id, fields=changed)
+    return changed
