@@ -563,3 +563,24 @@ def test_bad_billing_settings_answer_422(app, client, make, billing, changes, me
 def test_the_statement_link_opens_on_last_month(client, issued):
     page = client.get(f"/admin/invoices/statement?client={issued.client_a.id}")
     assert page.status_code == 200 and "Balance due" in body(page) and "error" not in body(page)
+
+
+def test_the_admin_home_counts_what_needs_attention_in_one_statement(app, client, make, issued):
+    from app.models import Agency as AgencyModel
+
+    set_columns(app, Invoice, issued.draft_id, due_on=date(2026, 11, 1))  # overdue
+    from zoneinfo import ZoneInfo
+
+    chicago = ZoneInfo("America/Chicago")
+    noon = datetime.now(chicago).replace(hour=12, minute=0, second=0, microsecond=0)
+    make.visit(issued.client_a, noon.astimezone(UTC))  # today, nobody assigned
+    with recorded_sql(app) as statements:
+        page = body(client.get("/admin/"))
+    text = re.sub(r"\s+", " ", page)
+    assert 'Invoices overdue</a> <span class="badge">1</span>' in text
+    assert 'Visits completed but not signed <span class="badge">4</span>' in text
+    assert re.search(r"Today(&#39;|')s visits without a caregiver <span class=\"badge\">1</span>", text)
+    assert len(statements) <= 10, statements
+    overdue = body(client.get("/admin/invoices?state=overdue"))
+    assert "ALP-1001" in overdue
+    assert AgencyModel

@@ -165,7 +165,7 @@ def test_invite_approve_accept_then_sign_in_and_see_only_the_granted_sections(ap
     queue = office.get("/admin/invitations")
     assert queue.status_code == 200
     assert "Lucy Jones" in page(queue) and "For Margaret Jones, invited by Margaret Jones" in page(queue)
-    assert "Invitations from families" in page(office.get("/admin/"))
+    assert "Invitations waiting for approval" in page(office.get("/admin/"))
     decided = office.post_form(
         f"/admin/invitations/{invitation.id}", {"decision": "approve"}, token_from="/admin/invitations"
     )

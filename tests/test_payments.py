@@ -28,16 +28,34 @@ SECRET = "whsec_test_porchlight"
 
 
 class StubStripe(BaseHTTPRequestHandler):
-    """Answers POST /v1/checkout/sessions as Stripe would; keeps what it was sent."""
+    """Answers POST /v1/checkout/sessions and /v1/refunds as Stripe would; keeps what it was sent.
+    With `refunds_fail`, a refund answers Stripe's 400 error."""
 
     received: list[dict] = []
+    refunds_fail = False
 
     def do_POST(self):  # noqa: N802 (http.server's name)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
         form = {key: values[0] for key, values in parse_qs(body).items()}
         type(self).received.append(
-            {"path": self.path, "form": form, "auth": self.headers.get("Authorization")}
+            {
+                "path": self.path,
+                "form": form,
+                "auth": self.headers.get("Authorization"),
+                "idempotency_key": self.headers.get("Idempotency-Key"),
+            }
         )
+        if self.path == "/v1/refunds":
+            if type(self).refunds_fail:
+                self._answer(
+                    400, {"error": {"message": "charge already refunded", "type": "invalid_request_error"}}
+                )
+            else:
+                self._answer(
+                    200,
+                    {"id": f"re_test_{len(type(self).received)}", "object": "refund", "status": "succeeded"},
+                )
+            return
         if self.path != "/v1/checkout/sessions":
             self._answer(404, {"error": {"message": "no such route", "type": "invalid_request_error"}})
             return
@@ -81,6 +99,7 @@ def stub_server():
 @pytest.fixture
 def stripe_stub(app, monkeypatch, stub_server):
     StubStripe.received = []
+    StubStripe.refunds_fail = False
     monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{stub_server.server_address[1]}")
     monkeypatch.setattr(stripe, "max_network_retries", 0)
     monkeypatch.setattr(stripe, "enable_telemetry", False)
@@ -112,6 +131,7 @@ def bills(make, world, stripe_stub):
     b.paid = make.invoice(world.client_a, "INV-PAID", 900, status="paid", paid_cents=900)
     b.draft = make.invoice(world.client_a, "INV-DRAFT", 900, status="draft")
     b.alice = make.invoice(world.client_b, "BETA-1", 6600, issued_at=utcnow() - timedelta(days=1))
+    b.stub = stripe_stub
     return b
 
 
@@ -319,9 +339,26 @@ def test_paying_the_balance_marks_the_invoice_paid(app, client, world, bills):
     assert _deliver(client, _event(bills.own, 10000)).json["outcome"] == "recorded"
     invoice = get_one(app, Invoice, id=bills.own.id)
     assert (invoice.paid_cents, invoice.status, invoice.balance_cents) == (12550, "paid", 0)
-    # A second session for the same invoice (paid twice over) records nothing.
-    assert _deliver(client, _event(bills.own, 100, session_id="cs_test_2")).json["outcome"] == "refused"
+    # A second session for the same invoice (paid twice over) records nothing and goes back to the
+    # card, once however often Stripe tells us.
+    for _attempt in range(2):
+        assert _deliver(client, _event(bills.own, 100, session_id="cs_test_2")).json["outcome"] == "refused"
     assert len(_payments(app, bills.own)) == 1
+    refunds = [call for call in bills.stub.received if call["path"] == "/v1/refunds"]
+    assert [call["form"]["payment_intent"] for call in refunds] == ["pi_cs_test_2", "pi_cs_test_2"]
+    assert {call["idempotency_key"] for call in refunds} == {"refused-cs_test_2"}
+    with in_app(app) as session:
+        given_back = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "payment.refused_and_refunded")
+        ).all()
+        assert given_back and given_back[0].details["amount_cents"] == 100
+
+
+def test_money_that_cannot_go_back_yet_makes_stripe_try_again(app, client, world, bills):
+    bills.stub.refunds_fail = True
+    response = _deliver(client, _event(bills.own, 10001))
+    assert response.status_code == 503
+    assert _payments(app, bills.own) == []
 
 
 def test_an_event_for_more_than_the_balance_records_nothing(app, client, world, bills):

@@ -469,10 +469,11 @@ def office_queue(agency) -> tuple[list[Invitation], list[Invitation]]:
     return list(waiting), list(decided)
 
 
+def waiting(agency):
+    """SQL: an invitation awaiting the office's approval."""
+    return and_(Invitation.agency_id == agency.id, Invitation.status == InvitationStatus.AWAITING_APPROVAL)
+
+
 def waiting_count(agency) -> int:
-    """Invitations awaiting the office's approval (the admin home's count)."""
-    return db.session.scalar(
-        select(func.count(Invitation.id)).where(
-            Invitation.agency_id == agency.id, Invitation.status == InvitationStatus.AWAITING_APPROVAL
-        )
-    )
+    """Invitations awaiting the office's approval."""
+    return db.session.scalar(select(func.count(Invitation.id)).where(waiting(agency)))

@@ -435,18 +435,21 @@ def office_threads(
     return (rows[0].total if rows else 0), [(row.Conversation, bool(row.waiting)) for row in rows]
 
 
-def office_waiting_count(agency: Agency) -> int:
-    """Open threads with a family message the office has not read (the admin home's count)."""
-    return db.session.scalar(
-        select(func.count(Conversation.id)).where(
-            Conversation.agency_id == agency.id,
-            Conversation.done_at.is_(None),
-            or_(
-                Conversation.office_read_at.is_(None),
-                Conversation.office_read_at < Conversation.last_message_at,
-            ),
-        )
+def office_waiting_criterion(agency: Agency):
+    """SQL: an open thread with a family message the office has not read (`office_waiting`'s twin)."""
+    return and_(
+        Conversation.agency_id == agency.id,
+        Conversation.done_at.is_(None),
+        or_(
+            Conversation.office_read_at.is_(None),
+            Conversation.office_read_at < Conversation.last_message_at,
+        ),
     )
+
+
+def office_waiting_count(agency: Agency) -> int:
+    """Open threads with a family message the office has not read (the inbox's count)."""
+    return db.session.scalar(select(func.count(Conversation.id)).where(office_waiting_criterion(agency)))
 
 
 def _escape_like(text: str) -> str:

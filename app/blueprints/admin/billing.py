@@ -37,7 +37,7 @@ from app.models import Client, ClientLink, Invoice, Payment, Task, User
 from app.models.client import REL_PAYER
 from app.models.statuses import InvoiceStatus
 from app.services import invoice_listing as listing
-from app.services import invoices
+from app.services import invoices, office
 from app.services.payments import PaymentRefused, stripe_checkout
 from app.services.payments.manual import record_manual_payment
 from app.services.pdf import render_pdf
@@ -82,13 +82,14 @@ def _search(text: str):
 @area(AREA_BILLING)
 def invoices_list():
     shown = request.args.get("state", "all")
-    if shown not in FILTERS:
+    filters = {**FILTERS, "overdue": office.overdue(agency_today(g.agency))}
+    if shown not in filters:
         shown = "all"
     query = (request.args.get("q") or "").strip()[:100]
     client = get_scoped_or_404(Client, request.args["client"]) if "client" in request.args else None
     criterion = [Invoice.agency_id == g.agency.id]
-    if FILTERS[shown] is not None:
-        criterion.append(FILTERS[shown])
+    if filters[shown] is not None:
+        criterion.append(filters[shown])
     if query:
         criterion.append(_search(query))
     if client is not None:
@@ -108,7 +109,7 @@ def invoices_list():
         shown=shown,
         query=query,
         client=client,
-        filters=list(FILTERS),
+        filters=list(filters),
         state_of=listing.state_of,
         state_labels=listing.STATE_LABELS,
     )

@@ -185,4 +185,6 @@ def stripe_webhook():
     except stripe_checkout.BadWebhook as error:
         current_app.logger.warning("stripe webhook refused: %s", error)
         return {"error": "invalid signature"}, 400
+    except stripe_checkout.RefundPending:
+        return {"error": "refund pending, try again later"}, 503
     return {"received": True, "outcome": outcome}, 200

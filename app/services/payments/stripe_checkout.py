@@ -7,7 +7,8 @@ send the payer to; the session carries the agency, invoice and payer ids (metada
 session id is the payment's unique `gateway_event_id`, so a repeated, late or out-of-order event
 (`checkout.session.completed` and `checkout.session.async_payment_succeeded` of one session)
 records nothing more. A payment above the balance, in another currency or for an invoice that is
-no longer outstanding is refused (nothing recorded, logged for the office to refund).
+no longer outstanding is refused: nothing recorded, the money sent back to the card at once
+(audited), and while Stripe cannot be reached the webhook answers 503 so Stripe tries again.
 
 The keys are the agency's own, set by its owner in office settings and stored sealed
 (app.services.gateway_keys); an agency without them uses the configuration's (STRIPE_SECRET_KEY,
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Agency, Invoice, Payment, User
-from app.services import gateway_keys
+from app.services import audit, gateway_keys
 from app.services.payments import (
     PaymentRefused,
     PaymentUnavailable,
@@ -141,7 +142,7 @@ def handle_webhook(agency: Agency, payload: bytes, signature: str | None) -> str
         log_refusal(
             "stripe session %s is in %s, not %s", session_id, session.get("currency"), agency.currency
         )
-        return REFUSED
+        return _give_back(agency, session, "currency")
     payer_id = _int(metadata.get("payer_id"))
     payer = db.session.get(User, payer_id) if payer_id else None
     if payer is not None and payer.agency_id != agency.id:
@@ -162,10 +163,46 @@ def handle_webhook(agency: Agency, payload: bytes, signature: str | None) -> str
         log_refusal(
             "stripe session %s (%s cents) for invoice %s: %s", session_id, amount, invoice.number, error
         )
-        return REFUSED
+        return _give_back(agency, session, "not_outstanding_or_over_balance")
     except IntegrityError:
         return ALREADY_RECORDED  # the same session recorded by a delivery running alongside
     return RECORDED
+
+
+class RefundPending(RuntimeError):
+    """Money Stripe took for nothing could not be sent back yet: answer so that Stripe retries."""
+
+
+def _give_back(agency: Agency, session: dict, why: str) -> str:
+    """Money Stripe took that no invoice can take (paid meanwhile, above the balance, another
+    currency) goes straight back to the card, once however often the event comes (the session is
+    the idempotency key), and the office reads it in the audit log. Returns REFUSED; raises
+    RefundPending when Stripe cannot be reached, so the webhook is delivered again later."""
+    session_id = session.get("id")
+    intent = session.get("payment_intent")
+    if not intent:
+        current_app.logger.error("stripe session %s refused but names no payment intent", session_id)
+        return REFUSED
+    try:
+        given_back = stripe.Refund.create(
+            api_key=_secret_key(agency),
+            payment_intent=intent,
+            metadata={"agency_id": str(agency.id), "session": str(session_id)},
+            idempotency_key=f"refused-{session_id}",
+        )
+    except (stripe.StripeError, PaymentUnavailable) as error:
+        current_app.logger.error("stripe: refund of refused session %s failed: %s", session_id, error)
+        raise RefundPending(str(error)) from error
+    audit.record(
+        "payment.refused_and_refunded",
+        actor=None,
+        agency_id=agency.id,
+        session=session_id,
+        refund=given_back.id,
+        amount_cents=session.get("amount_total"),
+        reason=why,
+    )
+    return REFUSED
 
 
 def refund(agency: Agency, payment: Payment, amount_cents: int, idempotency_key: str | None = None) -> str:

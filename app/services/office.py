@@ -1,0 +1,79 @@
+"""What needs the office's attention, for the admin home: each count in one statement.
+
+New schedule requests, family messages not read, invitations waiting for approval, completed
+visits without a valid signature, overdue invoices and today's visits without a caregiver — each
+a scalar subquery of the rule its own module states, so the home costs one statement however
+large the agency is.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, exists, func, select
+
+from app.extensions import db
+from app.models import (
+    Agency,
+    Client,
+    Conversation,
+    Invitation,
+    Invoice,
+    ScheduleRequest,
+    Signature,
+    User,
+    Visit,
+)
+from app.models.statuses import RequestStatus, Role, VisitStatus
+from app.services import family_access, messages
+from app.services.calendar import day_bounds
+from app.services.schedule_requests import agency_zone
+
+
+@dataclass
+class Attention:
+    open_requests: int
+    waiting_messages: int
+    waiting_invitations: int
+    unsigned_visits: int
+    overdue_invoices: int
+    unassigned_today: int
+    clients: int
+    portal_users: int
+
+
+def _count(model, *criteria):
+    return select(func.count(model.id)).where(*criteria).scalar_subquery()
+
+
+def overdue(today: date):
+    """SQL: an invoice still owed after its due day."""
+    return and_(Invoice.is_outstanding, Invoice.due_on < today)
+
+
+def attention(agency: Agency, today: date) -> Attention:
+    begins, ends = day_bounds(agency_zone(agency), today, today)
+    signed = exists().where(Signature.visit_id == Visit.id, Signature.voided_at.is_(None))
+    row = db.session.execute(
+        select(
+            _count(
+                ScheduleRequest,
+                ScheduleRequest.agency_id == agency.id,
+                ScheduleRequest.status == RequestStatus.OPEN,
+            ),
+            _count(Conversation, messages.office_waiting_criterion(agency)),
+            _count(Invitation, family_access.waiting(agency)),
+            _count(Visit, Visit.agency_id == agency.id, Visit.status == VisitStatus.COMPLETED, ~signed),
+            _count(Invoice, Invoice.agency_id == agency.id, overdue(today)),
+            _count(
+                Visit,
+                Visit.agency_id == agency.id,
+                Visit.status == VisitStatus.SCHEDULED,
+                Visit.caregiver_id.is_(None),
+                Visit.starts_at >= begins,
+                Visit.starts_at < ends,
+            ),
+            _count(Client, Client.agency_id == agency.id, Client.is_active.is_(True)),
+            _count(User, User.agency_id == agency.id, User.role == Role.PORTAL),
+        )
+    ).one()
+    return Attention(*(int(value or 0) for value in row))
