@@ -32,9 +32,7 @@ from app.models.base import utcnow
 from app.models.statuses import InvoiceStatus, TaskStatus, VisitStatus
 from app.services import audit
 from app.services.calendar import day_bounds
-from app.services.links import AgencyHasNoAddress, agency_url
-from app.services.mail import queue_mail
-from app.services.payments import PaymentRefused, receipt_recipients
+from app.services.payments import PaymentRefused, mail_about_invoice
 
 QUARTER_HOUR = 15
 MAX_PERIOD_DAYS = 366
@@ -341,27 +339,8 @@ def issue(agency: Agency, invoice: Invoice, actor: User, *, notify: bool = True,
         total_cents=invoice.total_cents,
     )
     if notify:
-        _queue_issued_mail(agency, invoice)
-
-
-def _queue_issued_mail(agency: Agency, invoice: Invoice) -> None:
-    try:
-        link = agency_url(agency, "invoices.detail", invoice_id=invoice.id)
-    except AgencyHasNoAddress:
-        link = None
-    for user in receipt_recipients(invoice):
-        if user is None or not user.email:
-            continue
-        queue_mail(
-            user.email,
-            "invoice_issued",
-            agency=agency,
-            locale=user.language,
-            agency_name=" ".join(agency.name.split()),
-            number=invoice.number,
-            total_cents=invoice.total_cents,
-            due_on=invoice.due_on,
-            link=link,
+        mail_about_invoice(
+            agency, invoice, "invoice_issued", total_cents=invoice.total_cents, due_on=invoice.due_on
         )
 
 

@@ -8,7 +8,7 @@ are app/services/documents.py's; by-id lookups go through `get_scoped_or_404`, s
 ids answer 404, and a link or a document is found through its client.
 """
 
-from flask import abort, current_app, g, make_response, request, url_for
+from flask import abort, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
@@ -27,8 +27,7 @@ from app.i18n import _
 from app.models import Client, ClientLink, Document, DocumentCategory
 from app.models.client import RELATIONSHIP_LABELS
 from app.services import documents as service
-from app.services import storage
-from app.services.record_views import DOCUMENT, record_view
+from app.web.downloads import document_download
 from app.web.forms import Form
 from app.web.htmx import done, render_form
 from app.web.input_guard import parse_id
@@ -256,19 +255,7 @@ def document_link_categories(client_id, link_id):
 @area(AREA_DOCUMENTS)
 def download_document(document_id):
     """The office's copy of the download, recorded in the client's "who viewed my record" log."""
-    document = get_scoped_or_404(Document, document_id)
-    stored = service.stored_file_of(g.agency, document)
-    if stored is None:
-        abort(404)
-    try:
-        data = storage.read(stored)
-    except (OSError, storage.StoredFileDamaged):
-        current_app.logger.exception("document %s: stored file %s unreadable", document.id, stored.id)
-        abort(404)
-    record_view(DOCUMENT, _staff(), document.client_id, document, label=document.title)
-    response = make_response(data)
-    response.headers.update(service.download_headers(document.filename, stored.content_type))
-    return response
+    return document_download(get_scoped_or_404(Document, document_id), _staff())
 
 
 @bp.route("/documents/<int:document_id>/remove", methods=["POST"])

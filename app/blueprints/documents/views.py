@@ -6,7 +6,7 @@ answer 404 like any document out of reach (`policies.document_visible`). Every d
 "viewed" event in the client's "who viewed my record" log.
 """
 
-from flask import abort, current_app, g, make_response, request, url_for
+from flask import abort, g, request, url_for
 from flask_login import current_user
 
 from app.auth.policies import DOCUMENTS, document_visible, may_upload_document
@@ -15,8 +15,7 @@ from app.blueprints.documents.forms import FamilyUploadForm
 from app.i18n import _
 from app.models import Document
 from app.services import documents as service
-from app.services import storage
-from app.services.record_views import DOCUMENT, record_view
+from app.web.downloads import document_download
 from app.web.htmx import done, render_form, render_page
 from app.web.input_guard import parse_id
 from app.web.portal import get_portal_or_404, selected_client
@@ -86,21 +85,8 @@ def index():
 
 @bp.route("/documents/<int:document_id>")
 def download(document_id):
-    """The file as an attachment, of the type read from its bytes at upload, never sniffed again by
-    the browser, kept by no shared cache."""
     document = get_portal_or_404(Document, document_id, DOCUMENTS, rule=document_visible)
-    stored = service.stored_file_of(g.agency, document)
-    if stored is None:
-        abort(404)
-    try:
-        data = storage.read(stored)
-    except (OSError, storage.StoredFileDamaged):
-        current_app.logger.exception("document %s: stored file %s unreadable", document.id, stored.id)
-        abort(404)
-    record_view(DOCUMENT, _user(), document.client_id, document, label=document.title)
-    response = make_response(data)
-    response.headers.update(service.download_headers(document.filename, stored.content_type))
-    return response
+    return document_download(document, _user())
 
 
 @bp.route("/documents/upload", methods=["POST"])

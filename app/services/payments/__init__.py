@@ -145,7 +145,9 @@ def receipt_recipients(invoice: Invoice, payer: User | None = None) -> list[User
     )
 
 
-def queue_receipts(agency: Agency, invoice: Invoice, payment: Payment, payer: User | None = None) -> None:
+def mail_about_invoice(agency: Agency, invoice: Invoice, template: str, payer: User | None = None, **context):
+    """Queue `template` to whoever hears of this invoice (`receipt_recipients`), each in their
+    language, with the agency's name, the invoice number and its portal address (no care details)."""
     try:
         link = agency_url(agency, "invoices.detail", invoice_id=invoice.id)
     except AgencyHasNoAddress:
@@ -155,15 +157,25 @@ def queue_receipts(agency: Agency, invoice: Invoice, payment: Payment, payer: Us
             continue
         queue_mail(
             user.email,
-            "payment_receipt",
+            template,
             agency=agency,
             locale=user.language,
             agency_name=" ".join(agency.name.split()),
             number=invoice.number,
-            amount_cents=payment.amount_cents,
-            balance_cents=invoice.balance_cents,
             link=link,
+            **context,
         )
+
+
+def queue_receipts(agency: Agency, invoice: Invoice, payment: Payment, payer: User | None = None) -> None:
+    mail_about_invoice(
+        agency,
+        invoice,
+        "payment_receipt",
+        payer,
+        amount_cents=payment.amount_cents,
+        balance_cents=invoice.balance_cents,
+    )
 
 
 def log_refusal(message: str, *args) -> None:
