@@ -41,6 +41,8 @@ from app.services import storage
 from app.tenancy import all_agencies
 from app.web.assets import compress_static
 
+pytest_plugins = ["tests.stripe_stub"]  # the local Stripe stand-in's fixtures, for any test module
+
 PASSWORD = "correct horse battery staple"
 HOST_A = "alpha.localhost"
 HOST_B = "beta.localhost"

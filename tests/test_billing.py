@@ -10,13 +10,10 @@ import threading
 import time
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
-from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import pytest
-import stripe
 from sqlalchemy import func, select, text
 
 from app.extensions import db
@@ -900,75 +897,12 @@ def test_a_refund_is_not_refunded_and_a_void_invoice_refunds_nothing(app, make, 
 # --- refunds through Stripe -------------------------------------------------------------------------
 
 
-class StubStripeRefunds(BaseHTTPRequestHandler):
-    """Answers POST /v1/refunds as Stripe would (or with `error`, when a test sets one); keeps what
-    it was sent."""
-
-    received: list[dict] = []
-    error: tuple[int, dict] | None = None
-
-    def do_POST(self):  # noqa: N802 (http.server's name)
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-        form = {key: values[0] for key, values in parse_qs(body).items()}
-        cls = type(self)
-        cls.received.append({"path": self.path, "form": form, "auth": self.headers.get("Authorization")})
-        if self.path != "/v1/refunds":
-            self._answer(404, {"error": {"message": "no such route", "type": "invalid_request_error"}})
-        elif cls.error is not None:
-            self._answer(*cls.error)
-        else:
-            self._answer(
-                200,
-                {
-                    "id": f"re_test_{len(cls.received)}",
-                    "object": "refund",
-                    "amount": int(form["amount"]),
-                    "currency": "usd",
-                    "payment_intent": form["payment_intent"],
-                    "status": "succeeded",
-                    "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
-                },
-            )
-
-    def _answer(self, status, data):
-        payload = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def refund_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), StubStripeRefunds)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def stripe_refunds(app, monkeypatch, refund_server):
-    StubStripeRefunds.received = []
-    StubStripeRefunds.error = None
-    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{refund_server.server_address[1]}")
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    monkeypatch.setattr(stripe, "enable_telemetry", False)
-    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_porchlight")
-    return StubStripeRefunds
-
-
 def _card_payment(o, invoice, amount=6000, intent="pi_test_9"):
     """A payment Stripe took: the webhook records the session id and the payment intent."""
     return record_payment(o.agency, invoice, amount, "card", intent, None, gateway_id="cs_test_9")
 
 
-def test_a_payment_stripe_took_is_refunded_through_stripe(app, billing, paid, stripe_refunds):
+def test_a_payment_stripe_took_is_refunded_through_stripe(app, billing, paid, stripe_stub):
     w = billing
     with office(app, w) as o:
         invoice = here(o.session, paid)
@@ -984,7 +918,7 @@ def test_a_payment_stripe_took_is_refunded_through_stripe(app, billing, paid, st
             "Visit cancelled",
             gateway_refund=stripe_checkout.refunder(o.agency, taken),
         )
-        [call] = stripe_refunds.received
+        [call] = stripe_stub.received
         assert call["path"] == "/v1/refunds" and call["auth"] == "Bearer sk_test_porchlight"
         assert call["form"]["payment_intent"] == "pi_test_9" and call["form"]["amount"] == "2500"
         assert call["form"]["metadata[payment_id]"] == str(taken.id)
@@ -1004,8 +938,8 @@ def test_a_payment_stripe_took_is_refunded_through_stripe(app, billing, paid, st
         )
 
 
-def test_stripe_refusing_a_refund_records_nothing(app, billing, paid, stripe_refunds):
-    stripe_refunds.error = (
+def test_stripe_refusing_a_refund_records_nothing(app, billing, paid, stripe_stub):
+    stripe_stub.refund_error = (
         400,
         {
             "error": {
@@ -1027,7 +961,7 @@ def test_stripe_refusing_a_refund_records_nothing(app, billing, paid, stripe_ref
                 "twice",
                 gateway_refund=stripe_checkout.refunder(o.agency, taken),
             )
-        assert len(stripe_refunds.received) == 1
+        assert len(stripe_stub.received) == 1
         assert (invoice.paid_cents, refundable_cents(taken)) == (6000, 6000)
         assert o.session.scalar(select(func.count(Payment.id)).where(Payment.amount_cents < 0)) == 0
         o.session.commit()
@@ -1035,7 +969,7 @@ def test_stripe_refusing_a_refund_records_nothing(app, billing, paid, stripe_ref
 
 
 def test_a_stripe_refund_without_an_intent_or_a_key_never_calls_stripe(
-    app, billing, paid, stripe_refunds, monkeypatch
+    app, billing, paid, stripe_stub, monkeypatch
 ):
     with office(app, billing) as o:
         invoice = here(o.session, paid)
@@ -1060,7 +994,7 @@ def test_a_stripe_refund_without_an_intent_or_a_key_never_calls_stripe(
                 "x",
                 gateway_refund=stripe_checkout.refunder(o.agency, intent),
             )
-        assert stripe_refunds.received == [] and invoice.paid_cents == 6000
+        assert stripe_stub.received == [] and invoice.paid_cents == 6000
 
 
 # --- payments received on a day ---------------------------------------------------------------------

@@ -13,8 +13,8 @@ from tests.conftest import get_one, in_app, login
 from tests.test_admin_settings import _form
 from tests.test_payments import _deliver, _event, _pay, _payments, _signed
 
-# The Stripe stub of test_payments and its bills, reused here.
-stub_server, stripe_stub, bills = payments.stub_server, payments.stripe_stub, payments.bills
+# test_payments' bills, reused here (the Stripe stub's fixtures come from tests/stripe_stub.py).
+bills = payments.bills
 
 SECRET_KEY = "sk_live_51Agency0wnSecretKeyAbCdEfGh1234"
 WEBHOOK_SECRET = "whsec_agencyOwnSigningSecret9876"

@@ -396,7 +396,20 @@ def test_parallel_wrong_passwords_are_all_counted(app, world):
 
     assert _in_parallel(app, 6, attempt) == [422] * 6
     user = get_one(app, User, username="robertjones")
-    assert user.failed_logins == 6 and user.locked_until is not None
+    # Every attempt is accounted for: counted as a wrong password, or — when it arrived after the
+    # fifth paused the account — refused as paused. None is lost to a race.
+    from app.models import AuditEvent
+
+    with in_app(app) as session:
+        reasons = session.scalars(
+            select(AuditEvent.details).where(
+                AuditEvent.action == "login.failed", AuditEvent.actor_id == user.id
+            )
+        ).all()
+    wrong = sum(details["reason"] == "password" for details in reasons)
+    paused = sum(details["reason"] == "paused" for details in reasons)
+    assert user.failed_logins == wrong >= 5 and wrong + paused == 6
+    assert user.locked_until is not None
 
 
 # --- an agency without an address -------------------------------------------------------------------

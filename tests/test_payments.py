@@ -8,11 +8,8 @@ webhook payloads are signed here with the test secret the way Stripe signs them.
 import hashlib
 import hmac
 import json
-import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 import stripe
@@ -22,90 +19,9 @@ from app.models import Agency, AuditEvent, Invoice, InvoiceLine, OutboxMail, Pay
 from app.services.payments import PaymentRefused
 from app.services.payments.manual import record_manual_payment
 from tests.conftest import get_one, in_app, login
+from tests.stripe_stub import WEBHOOK_SECRET as SECRET
 
 WEBHOOK = "/payments/stripe/webhook"
-SECRET = "whsec_test_porchlight"
-
-
-class StubStripe(BaseHTTPRequestHandler):
-    """Answers POST /v1/checkout/sessions and /v1/refunds as Stripe would; keeps what it was sent.
-    With `refunds_fail`, a refund answers Stripe's 400 error."""
-
-    received: list[dict] = []
-    refunds_fail = False
-
-    def do_POST(self):  # noqa: N802 (http.server's name)
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-        form = {key: values[0] for key, values in parse_qs(body).items()}
-        type(self).received.append(
-            {
-                "path": self.path,
-                "form": form,
-                "auth": self.headers.get("Authorization"),
-                "idempotency_key": self.headers.get("Idempotency-Key"),
-            }
-        )
-        if self.path == "/v1/refunds":
-            if type(self).refunds_fail:
-                self._answer(
-                    400, {"error": {"message": "charge already refunded", "type": "invalid_request_error"}}
-                )
-            else:
-                self._answer(
-                    200,
-                    {"id": f"re_test_{len(type(self).received)}", "object": "refund", "status": "succeeded"},
-                )
-            return
-        if self.path != "/v1/checkout/sessions":
-            self._answer(404, {"error": {"message": "no such route", "type": "invalid_request_error"}})
-            return
-        number = len(type(self).received)
-        self._answer(
-            200,
-            {
-                "id": f"cs_test_{number}",
-                "object": "checkout.session",
-                "url": f"https://checkout.stripe.test/pay/cs_test_{number}",
-                "amount_total": int(form.get("line_items[0][price_data][unit_amount]", 0)),
-                "currency": form.get("line_items[0][price_data][currency]"),
-                "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
-                "payment_status": "unpaid",
-                "mode": "payment",
-            },
-        )
-
-    def _answer(self, status, data):
-        payload = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def stub_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), StubStripe)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def stripe_stub(app, monkeypatch, stub_server):
-    StubStripe.received = []
-    StubStripe.refunds_fail = False
-    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{stub_server.server_address[1]}")
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    monkeypatch.setattr(stripe, "enable_telemetry", False)
-    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_porchlight")
-    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", SECRET)
-    return StubStripe
 
 
 @pytest.fixture
@@ -355,7 +271,10 @@ def test_paying_the_balance_marks_the_invoice_paid(app, client, world, bills):
 
 
 def test_money_that_cannot_go_back_yet_makes_stripe_try_again(app, client, world, bills):
-    bills.stub.refunds_fail = True
+    bills.stub.refund_error = (
+        400,
+        {"error": {"message": "charge already refunded", "type": "invalid_request_error"}},
+    )
     response = _deliver(client, _event(bills.own, 10001))
     assert response.status_code == 503
     assert _payments(app, bills.own) == []

@@ -16,12 +16,14 @@ from app.models.statuses import InvoiceStatus
 
 PER_PAGE = 20
 
-# What the list and the detail call each state (a draft is never shown to the portal).
+# What the list and the detail call each state (a draft is shown to the office only).
+DRAFT = "draft"
 OUTSTANDING = "outstanding"
 PARTLY_PAID = "partly_paid"
 PAID = "paid"
 VOID = "void"
 STATE_LABELS = {
+    DRAFT: _l("Draft"),
     OUTSTANDING: _l("Outstanding"),
     PARTLY_PAID: _l("Partly paid"),
     PAID: _l("Paid"),
@@ -30,6 +32,8 @@ STATE_LABELS = {
 
 
 def state_of(invoice: Invoice) -> str:
+    if invoice.status == InvoiceStatus.DRAFT:
+        return DRAFT
     if invoice.status == InvoiceStatus.VOID:
         return VOID
     if invoice.status == InvoiceStatus.PAID or invoice.balance_cents <= 0:

@@ -7,7 +7,6 @@ built on `Form` refuses them with a message beside the field; text areas keep th
 """
 
 import re
-from datetime import date
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, StringField, TextAreaField
@@ -15,6 +14,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, StopValidat
 
 from app.auth.passwords import password_problems
 from app.i18n import _, _l
+from app.services.invoices import FIRST_DAY, LAST_DAY  # the days a person may mean
 
 LINE_BREAKS = ("\n", "\r", "\t")
 
@@ -126,8 +126,6 @@ class MoneyField(StringField):
 
 # --- days typed by a person ----------------------------------------------------------------------
 
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(2099, 12, 31)
 
 
 class DayField(DateField):
@@ -142,7 +140,7 @@ class DayField(DateField):
             raise ValueError(_("Enter a real date, like 2026-03-31.")) from None
 
     def pre_validate(self, form):
-        if self.data is not None and not EARLIEST_DAY <= self.data <= LATEST_DAY:
+        if self.data is not None and not FIRST_DAY <= self.data <= LAST_DAY:
             raise StopValidation(_("Enter a date between 2000 and 2099."))
 
 

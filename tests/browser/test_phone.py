@@ -171,7 +171,15 @@ def test_no_sideways_scrolling_at_360(phone, js, family, app, artifacts, large_t
     """Also the longest case: larger text, and times that carry their zone (Susan lives in Florida)."""
     set_user(app, "susanjones", large_text=large_text, time_zone="America/New_York" if large_text else None)
     signed_in(phone, "susanjones", "/dashboard")
-    for name, path in (("dashboard", "/dashboard"), ("schedule", MONTH), ("requests", "/schedule/requests")):
+    pages = (
+        ("dashboard", "/dashboard"),
+        ("schedule", MONTH),
+        ("requests", "/schedule/requests"),
+        ("invoices", "/invoices"),
+        ("signatures", "/signatures"),
+        ("documents", "/documents"),
+    )
+    for name, path in pages:
         phone.goto(path)
         if large_text and name == "schedule":
             expect(phone.get_by_text("10:00 AM – 12:00 PM Eastern time")).to_be_visible()
@@ -185,6 +193,18 @@ def test_no_sideways_scrolling_at_360(phone, js, family, app, artifacts, large_t
     phone.goto("/dashboard")
     number = phone.get_by_role("link", name="INV-2026-00042")
     assert box(phone, number)["height"] < 2 * font_px(phone, "td")
+    assert_quiet_console(phone)
+
+
+def test_the_care_plan_fits_a_phone_in_large_text(phone, js, family, app):
+    set_user(app, "margaretjones", large_text=True)
+    signed_in(phone, "margaretjones", "/care-plan")
+    for path in ("/care-plan", "/signatures/report"):
+        phone.goto(path)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], (
+            path,
+            too_wide(phone),
+        )
     assert_quiet_console(phone)
 
 

@@ -17,8 +17,16 @@
     var drawn = false;
     var last = null;
     function size() {
+      // The surface matches the box inside its border. A drawing already made is kept, scaled to
+      // the new box (a turned phone, or a scroll bar appearing as the page grows).
+      var kept = null;
+      if (drawn) {
+        kept = document.createElement("canvas");
+        kept.width = canvas.width;
+        kept.height = canvas.height;
+        kept.getContext("2d").drawImage(canvas, 0, 0);
+      }
       var ratio = window.devicePixelRatio || 1;
-      // The surface matches the box inside its border; resizing it clears what was drawn.
       canvas.width = Math.round(canvas.clientWidth * ratio);
       canvas.height = Math.round(canvas.clientHeight * ratio);
       context.setTransform(ratio, 0, 0, ratio, 0, 0);
@@ -27,8 +35,7 @@
       context.lineJoin = "round";
       context.strokeStyle = "#000";
       context.fillStyle = "#000";
-      drawn = false;
-      input.value = "";
+      if (kept) context.drawImage(kept, 0, 0, canvas.clientWidth, canvas.clientHeight);
     }
     function point(event) {
       // Inside the border, in the drawing surface's own units (CSS pixels before the scale).
@@ -72,7 +79,7 @@
     var width = canvas.clientWidth;
     if (window.ResizeObserver) {
       new ResizeObserver(function () {
-        if (canvas.clientWidth !== width) { width = canvas.clientWidth; size(); }  // a turned phone
+        if (canvas.clientWidth !== width) { width = canvas.clientWidth; size(); }
       }).observe(canvas);
     }
   }
