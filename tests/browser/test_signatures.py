@@ -5,6 +5,7 @@ cleared, and a touch stroke draws too; the sign page fits a 320 px phone. Never 
 console."""
 
 import io
+from urllib.parse import parse_qs
 
 import pytest
 from playwright.sync_api import expect
@@ -220,8 +221,13 @@ def test_clear_empties_the_drawing_and_a_finger_draws(watched, js, shift, make, 
     draw_with_finger(page)
     assert set(page.evaluate("window.__kinds")) == {"touch"}
     assert canvas.evaluate(INK) > 0, "the touch stroke left no ink"
-    shot(page, artifacts, "touch", js)
-    sign_as(page, "Margaret Jones")
+    # The viewport only: a full-page screenshot resizes the page while it is taken.
+    page.screenshot(path=artifacts / "signatures-touch-js.png")
+    with page.expect_request(lambda r: r.method == "POST") as posted:
+        sign_as(page, "Margaret Jones")
+    drawing = parse_qs(posted.value.post_data or "").get("drawing", [""])[0]
+    sent = f"the pad sent {drawing[:60]!r} ({len(drawing)} characters)"
+    assert drawing.startswith("data:image/png;base64,"), sent
     expect(page.get_by_text("Thank you. The visit of 2026-11-04 is signed.")).to_be_visible()
     touched = get_one(app, Signature, visit_id=second.id)
     assert touched.method == "drawn" and touched.drawing_file_id is not None
