@@ -10,12 +10,12 @@ from app.models.client import Client, ClientLink
 from app.models.document import Document, DocumentCategory
 from app.models.feed import CalendarFeedToken
 from app.models.invoice import Invoice, InvoiceLine, Payment
-from app.models.lead import ClientLead, LeadAttachment
+from app.models.lead import ClientLead, LeadAttachment, LeadNote
 from app.models.message import Conversation, ConversationRead, Message
 from app.models.outbox import OutboxMail
 from app.models.storage import StoredFile
 from app.models.user import PasswordResetRequest, UnknownNameAttempts, User
-from app.models.visit import ScheduleRequest, Signature, Visit, VisitTask
+from app.models.visit import ScheduleRequest, Signature, Visit, VisitSeries, VisitTask
 
 __all__ = [
     "Agency",
@@ -38,6 +38,7 @@ __all__ = [
     "Invitation",
     "InvoiceLine",
     "LeadAttachment",
+    "LeadNote",
     "Message",
     "OutboxMail",
     "PasswordResetRequest",
@@ -50,6 +51,7 @@ __all__ = [
     "UnknownNameAttempts",
     "User",
     "Visit",
+    "VisitSeries",
     "VisitTask",
     "utcnow",
 ]

@@ -35,6 +35,7 @@ client_link_hidden_categories = Table(
 
 class Client(TenantScoped, db.Model):
     __tablename__ = "clients"
+    __table_args__ = (UniqueConstraint("agency_id", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str] = mapped_column(String(100))
@@ -46,6 +47,8 @@ class Client(TenantScoped, db.Model):
     # This client's hourly rate; none: the agency's default (a rated task overrides both).
     hourly_rate_cents: Mapped[int | None] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The client's id in the agency's other software: a CSV re-import updates this row.
+    external_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     usual_caregiver = relationship("Caregiver", foreign_keys=[usual_caregiver_id])

@@ -1,8 +1,8 @@
 """Visits, what was done on them, signatures, and schedule requests (which create no visit)."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -20,10 +20,46 @@ VISIT_STATUS_LABELS = {
 }
 
 
+visit_series_tasks = Table(
+    "visit_series_tasks",
+    db.metadata,
+    Column("series_id", ForeignKey("visit_series.id", ondelete="CASCADE"), primary_key=True),
+    Column("task_id", ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class VisitSeries(TenantScoped, db.Model):
+    """A weekly repeating visit: on the given weekdays at a local start time, from `first_day`
+    until `last_day` (open-ended when none); visits are generated ahead from it."""
+
+    __tablename__ = "visit_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    caregiver_id: Mapped[int | None] = mapped_column(ForeignKey("caregivers.id"))
+    weekdays: Mapped[str] = mapped_column(String(20))  # ISO weekdays, "1,3,5" = Mon, Wed, Fri
+    start_time: Mapped[str] = mapped_column(String(5))  # "HH:MM", the agency's local time
+    minutes: Mapped[int] = mapped_column(Integer)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date | None] = mapped_column(Date)
+    # Visits exist up to this day; generating ahead continues from the day after.
+    generated_until: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    client = relationship("Client")
+    caregiver = relationship("Caregiver")
+    tasks = relationship("Task", secondary=visit_series_tasks, order_by="Task.id")
+
+
 class Visit(TenantScoped, db.Model):
     __tablename__ = "visits"
     __table_args__ = (
         Index("ix_visits_client_starts", "client_id", "starts_at"),
+        Index("ix_visits_agency_starts", "agency_id", "starts_at"),
+        UniqueConstraint("agency_id", "external_id"),
         allowed("status", VisitStatus),
     )
 
@@ -36,6 +72,12 @@ class Visit(TenantScoped, db.Model):
     clock_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     clock_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     caregiver_note: Mapped[str | None] = mapped_column(Text)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # The weekly pattern that generated this visit, if any ("edit all future" follows it).
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visit_series.id", ondelete="SET NULL"), index=True
+    )
+    external_id: Mapped[str | None] = mapped_column(String(64))
     summary_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -45,6 +87,7 @@ class Visit(TenantScoped, db.Model):
 
     client = relationship("Client")
     caregiver = relationship("Caregiver")
+    series = relationship("VisitSeries")
     tasks = relationship(
         "VisitTask", back_populates="visit", cascade="all, delete-orphan", order_by="VisitTask.id"
     )
