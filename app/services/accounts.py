@@ -42,7 +42,17 @@ def login_name_for(agency, first_name: str, last_name: str) -> str:
 
 
 def create_person(
-    agency, actor, *, first_name, last_name, email, phone, role, temporary_password=None, username=None
+    agency,
+    actor,
+    *,
+    first_name,
+    last_name,
+    email,
+    phone,
+    role,
+    temporary_password=None,
+    username=None,
+    organisation_name=None,
 ) -> User:
     """A new account; an address the office enters counts as confirmed (the office knows it), as
     does one an invitation link reached. `username`: a login name the person chose themselves
@@ -57,6 +67,7 @@ def create_person(
         email=email,
         email_confirmed_at=utcnow() if email else None,
         phone=(phone or "").strip() or None,
+        organisation_name=(organisation_name or "").strip() or None,
         must_change_password=True,
     )
     if temporary_password:
@@ -115,3 +126,47 @@ def set_locked(agency, actor, user: User, locked: bool) -> None:
 def end_all_sessions(user: User) -> None:
     """Every signed-in browser of this user is signed out at its next request (the stamp rotates)."""
     user.session_stamp = new_stamp()
+
+
+PERSON_DETAILS = ("first_name", "last_name", "organisation_name", "email", "phone")
+
+
+def update_person(agency, actor, user: User, **values) -> list[str]:
+    """Set a person's details (PERSON_DETAILS); an address the office enters counts as confirmed.
+    Audits the names of the changed fields, never their values. Returns them."""
+    if user.agency_id != agency.id:
+        raise ValueError("a person of another agency")
+    changed = []
+    for name, value in values.items():
+        if name not in PERSON_DETAILS:
+            raise TypeError(f"not a person detail: {name}")
+        value = (value or "").strip() or None
+        if name in ("first_name", "last_name") and value is None:
+            raise ValueError(f"{name} is required")
+        if getattr(user, name) != value:
+            setattr(user, name, value)
+            changed.append(name)
+    if "email" in changed:
+        user.email_confirmed_at = utcnow() if user.email else None
+        user.pending_email = None
+    if changed:
+        db.session.flush()
+        audit.record("account.updated", actor=actor, target=user, changed=changed)
+    return changed
+
+
+def set_active(agency, actor, user: User, active: bool) -> None:
+    """Deactivate (every session ends, no sign-in, no link works) or reactivate an account."""
+    if user.agency_id != agency.id or user.is_active == active:
+        return
+    user.is_active = active
+    if not active:
+        end_all_sessions(user)
+        spend_tokens(user)
+    audit.record("account.reactivated" if active else "account.deactivated", actor=actor, target=user)
+
+
+def end_sessions(agency, actor, user: User) -> None:
+    """The office signs a person out of every browser (a lost phone, a shared computer)."""
+    end_all_sessions(user)
+    audit.record("account.sessions_ended", actor=actor, target=user)

@@ -6,13 +6,13 @@ everywhere (their session stamp rotates). Like every service, these change rows 
 commits and none reads the request.
 """
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import Client, ClientLink, User
+from app.models.client import REL_SELF
 from app.models.statuses import Role
-from app.services import audit
-from app.services.accounts import end_all_sessions
+from app.services import accounts, audit
 
 # The columns an office form or an import may set, in the order the history shows them.
 EDITABLE = ("first_name", "last_name", "email", "phone", "address", "external_id")
@@ -77,7 +77,7 @@ def set_active(agency, actor, client: Client, active: bool) -> list[User]:
             select(User).where(User.id.in_(linked), User.id.not_in(still_served), User.role == Role.PORTAL)
         ).all()
         for user in signed_out:
-            end_all_sessions(user)
+            accounts.end_all_sessions(user)
     audit.record(
         "client.reactivated" if active else "client.deactivated",
         actor=actor,
@@ -86,3 +86,41 @@ def set_active(agency, actor, client: Client, active: bool) -> list[User]:
         signed_out=[user.id for user in signed_out],
     )
     return signed_out
+
+
+def give_portal_access(agency, actor, client: Client) -> User:
+    """A portal account for the client themselves, from their details, linked as "client", and
+    the credentials mail (login name and a one-time link). The client must have an e-mail address."""
+    if not client.email:
+        raise ValueError("the client has no e-mail address")
+    user = accounts.create_person(
+        agency,
+        actor,
+        first_name=client.first_name,
+        last_name=client.last_name,
+        email=client.email,
+        phone=client.phone,
+        role=Role.PORTAL,
+    )
+    accounts.link_to_client(agency, actor, user, client, REL_SELF)
+    accounts.send_credentials(agency, actor, user)
+    return user
+
+
+def self_link(client: Client) -> ClientLink | None:
+    """The client's own portal account link, if they have one."""
+    return next((link for link in client.links if link.relationship_kind == REL_SELF), None)
+
+
+def search_criterion(query: str):
+    """Clients whose name (either order), phone, e-mail or external id contains `query`."""
+    pattern = f"%{query}%"
+    return or_(
+        Client.first_name.ilike(pattern),
+        Client.last_name.ilike(pattern),
+        (Client.first_name + " " + Client.last_name).ilike(pattern),
+        (Client.last_name + ", " + Client.first_name).ilike(pattern),
+        Client.phone.ilike(pattern),
+        Client.email.ilike(pattern),
+        Client.external_id.ilike(pattern),
+    )

@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.auth.passwords import hash_secret
 from app.auth.policies import (
     CARE_PLAN,
+    CEILINGS,
     DOCUMENTS,
     INVOICES,
     MESSAGES,
@@ -477,3 +478,36 @@ def waiting(agency):
 def waiting_count(agency) -> int:
     """Invitations awaiting the office's approval."""
     return db.session.scalar(select(func.count(Invitation.id)).where(waiting(agency)))
+
+
+def set_link_access(
+    agency, actor, link: ClientLink, relationship: str, sections, *, visit_notes: bool, signs: bool
+) -> bool:
+    """The office's grid for one link: the relationship and the sections it opens (kept within
+    the relationship's ceiling by `link_flags`), a payer's "may view visit notes" tick and an
+    emergency contact's "may sign visit records" tick. False when nothing changed."""
+    if link.agency_id != agency.id or relationship not in CEILINGS:
+        raise ValueError("a link of the agency and a known relationship")
+    flags = link_flags(relationship, sections)
+    flags["may_view_visit_notes"] = relationship == REL_PAYER and bool(visit_notes)
+    flags["may_sign_visits"] = relationship == REL_EMERGENCY and bool(signs)
+    before = (link.relationship_kind, allowed_sections(link), link.may_view_visit_notes, link.may_sign_visits)
+    link.relationship_kind = relationship
+    for name, value in flags.items():
+        setattr(link, name, value)
+    after = (relationship, allowed_sections(link), link.may_view_visit_notes, link.may_sign_visits)
+    if before == after:
+        return False
+    db.session.flush()
+    audit.record(
+        "link.access_changed",
+        actor=actor,
+        target=link,
+        client_id=link.client_id,
+        relationship=relationship,
+        sections=after[1],
+        before=before[1],
+        visit_notes=after[2],
+        signs=after[3],
+    )
+    return True

@@ -35,6 +35,7 @@ def _guard():
 from app.blueprints.admin import (  # noqa: E402,F401
     billing,
     care_plans,
+    clients,
     documents,
     invitations,
     messages,

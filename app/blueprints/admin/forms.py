@@ -51,6 +51,11 @@ class PersonForm(Form):
         validators=[Optional(), Email(_l("Enter an e-mail address like name@example.com.")), Length(max=254)],
     )
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    organisation_name = StringField(
+        _l("Organisation (optional)"),
+        description=_l("For a payer that is a community, an insurer or a trust: shown instead of the name."),
+        validators=[Optional(), Length(max=200)],
+    )
     # validate_role checks the choice itself, so a refused "staff" gets a reason, not "Not a valid choice".
     role = SelectField(
         _l("Kind of account"),
@@ -100,6 +105,33 @@ class PersonForm(Form):
         problems = password_problems(field.data or "")
         if problems:
             raise ValidationError(problems[0])
+
+
+class PersonDetailsForm(Form):
+    """A person's details as the office edits them (the login name stays)."""
+
+    first_name = PersonForm.first_name
+    last_name = PersonForm.last_name
+    organisation_name = PersonForm.organisation_name
+    email = PersonForm.email
+    phone = PersonForm.phone
+
+
+class PeopleSearchForm(Form):
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Name, login name or e-mail"), validators=[Optional(), Length(max=100)])
+    kind = SelectField(
+        _l("Show"),
+        choices=[
+            ("all", _l("Everyone")),
+            ("portal", _l("Portal users")),
+            ("staff", _l("Office staff")),
+            ("inactive", _l("Deactivated")),
+        ],
+        default="all",
+    )
 
 
 class TemporaryPasswordForm(Form):

@@ -6,32 +6,80 @@ for anyone else its actions answer 404 and its page is read-only. Only an owner 
 
 from flask import abort, g, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.policies import AREA_PEOPLE, AREA_STAFF, can_act_on, can_manage
 from app.blueprints.admin import area, bp
-from app.blueprints.admin.forms import PersonForm, TemporaryPasswordForm
+from app.blueprints.admin.forms import (
+    PeopleSearchForm,
+    PersonDetailsForm,
+    PersonForm,
+    TemporaryPasswordForm,
+)
 from app.extensions import db
 from app.i18n import _
 from app.models import Client, ClientLink, User
 from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, RELATIONSHIP_LABELS
 from app.models.statuses import Role
 from app.services import accounts
+from app.services.history import audit_history
 from app.web.htmx import done, render_form, render_page
+from app.web.input_guard import parse_id
 from app.web.tenancy import get_scoped_or_404
+
+PER_PAGE = 50
 
 
 @bp.route("/people")
 @area(AREA_PEOPLE)
 def people():
-    users = db.session.scalars(
-        select(User)
-        .where(User.agency_id == g.agency.id)
+    """Everyone with an account, searched and paged: the page's people in one statement (with the
+    count as a window), their links and clients in one more."""
+    form = PeopleSearchForm(request.args)
+    query = (form.q.data or "").strip() if form.validate() else ""
+    kind = form.kind.data if form.kind.data in dict(form.kind.choices) else "all"
+    page = parse_id(request.args.get("page", "1")) or 1
+    criteria = [User.agency_id == g.agency.id, User.is_active.is_(kind != "inactive")]
+    if kind == "portal":
+        criteria.append(User.role == Role.PORTAL)
+    elif kind == "staff":
+        criteria.append(User.role == Role.STAFF)
+    if query:
+        pattern = f"%{query}%"
+        criteria.append(
+            or_(
+                User.first_name.ilike(pattern),
+                User.last_name.ilike(pattern),
+                (User.first_name + " " + User.last_name).ilike(pattern),
+                User.organisation_name.ilike(pattern),
+                User.username.ilike(pattern),
+                User.email.ilike(pattern),
+            )
+        )
+    rows = db.session.execute(
+        select(User, func.count().over().label("total"))
+        .where(*criteria)
         .options(selectinload(User.links).selectinload(ClientLink.client))
-        .order_by(User.role.desc(), User.last_name, User.first_name)
+        .order_by(User.role.desc(), User.last_name, User.first_name, User.id)
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
     ).all()
-    return render_page("admin/people.html", users=users, labels=RELATIONSHIP_LABELS)
+    if page > 1 and not rows:
+        abort(404)
+    total = rows[0].total if rows else 0
+    return render_page(
+        "admin/people.html",
+        fragment="admin/_people_list.html",
+        form=form,
+        users=[row[0] for row in rows],
+        total=total,
+        query=query,
+        kind=kind,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        labels=RELATIONSHIP_LABELS,
+    )
 
 
 def _client_choices():
@@ -48,6 +96,8 @@ def _client_choices():
 def new_person():
     form = PersonForm(may_add_staff=can_manage(current_user, AREA_STAFF))
     form.client_id.choices = _client_choices()
+    if request.method == "GET" and parse_id(request.args.get("client_id")):
+        form.client_id.data = request.args["client_id"]
     if form.validate_on_submit():
         temporary = form.temporary_password.data if form.access.data == "temporary" else None
         agency, actor = g.agency, current_user._get_current_object()
@@ -60,6 +110,7 @@ def new_person():
             phone=form.phone.data,
             role=form.role.data,
             temporary_password=temporary,
+            organisation_name=form.organisation_name.data,
         )
         if user.role == Role.PORTAL:
             client = get_scoped_or_404(Client, form.client_id.data)
@@ -110,13 +161,15 @@ def _act(operation, user, *args):
     operation(g.agency, current_user._get_current_object(), user, *args)
 
 
-def _person_page(user, status=200, password_form=None, error=None):
+def _person_page(user, status=200, password_form=None, details_form=None, error=None):
     return render_page(
         "admin/person.html",
         status=status,
         user=user,
         labels=RELATIONSHIP_LABELS,
         password_form=password_form or TemporaryPasswordForm(),
+        details_form=details_form or PersonDetailsForm(obj=user),
+        history=audit_history(g.agency, user),
         error=error,
     )
 
@@ -166,3 +219,39 @@ def lock(user_id):
     return _done(
         user, _("Account locked; every session ended.") if user.is_locked else _("Account unlocked.")
     )
+
+
+@bp.route("/people/<int:user_id>/details", methods=["POST"])
+@area(AREA_PEOPLE)
+def person_details(user_id):
+    user = _actionable_or_404(user_id)
+    form = PersonDetailsForm()
+    if not form.validate_on_submit():
+        return _person_page(user, 422, details_form=form)
+    values = {name: getattr(form, name).data for name in accounts.PERSON_DETAILS}
+    changed = accounts.update_person(g.agency, current_user._get_current_object(), user, **values)
+    return _done(user, _("Details saved.") if changed else _("Nothing changed."))
+
+
+@bp.route("/people/<int:user_id>/active", methods=["POST"])
+@area(AREA_PEOPLE)
+def person_active(user_id):
+    user = _actionable_or_404(user_id)
+    if user.id == current_user.id:
+        return _person_page(user, 422, error=_("You cannot deactivate your own account."))
+    active = request.form.get("active") == "1"
+    _act(accounts.set_active, user, active)
+    return _done(
+        user,
+        _("Account reactivated.") if active else _("Account deactivated; every session ended."),
+    )
+
+
+@bp.route("/people/<int:user_id>/sessions", methods=["POST"])
+@area(AREA_PEOPLE)
+def end_sessions(user_id):
+    user = _actionable_or_404(user_id)
+    if user.id == current_user.id:
+        return _person_page(user, 422, error=_("To sign yourself out everywhere, use your own profile."))
+    _act(accounts.end_sessions, user)
+    return _done(user, _("Every session of %(name)s ended.", name=user.display_name))
