@@ -197,15 +197,43 @@ def pick(tasks: dict[str, Task], *names: str) -> tuple[Task, ...]:
     return tuple(tasks[name] for name in names)
 
 
+# What families read about the demo caregivers on the "who is coming" card: (short bio, languages).
+CAREGIVER_PROFILES = {
+    "Ana Torres": (
+        "Home health aide for twelve years; loves gardening and a good crossword.",
+        "English, Spanish",
+    ),
+    "Łucja Nowak": (
+        "Certified nursing assistant, patient and cheerful, bakes on Sundays.",
+        "English, Polish",
+    ),
+    "Marcus Johnson": ("Former paramedic who now helps clients stay active at home.", "English"),
+    "Grace Kim": ("Companion caregiver with a background in memory care.", "English, Korean"),
+    "David Okafor": (
+        "Personal care aide; calm, careful and good with a wheelchair transfer.",
+        "English, Igbo",
+    ),
+    "Rosa Martínez": (
+        "Caregiver and cook: meals that follow the care plan and taste like home.",
+        "Spanish, English",
+    ),
+    "Oliver Grant": ("Home care aide in Northside for eight years.", "English"),
+}
+
+
 def add_caregivers(agency: Agency, full_names) -> dict[str, Caregiver]:
     caregivers = {}
     for number, full_name in enumerate(full_names, start=1):
         first_name, last_name = full_name.split(" ", 1)
+        bio, languages = CAREGIVER_PROFILES.get(full_name, (None, None))
         caregivers[full_name] = Caregiver(
             agency_id=agency.id,
             first_name=first_name,
             last_name=last_name,
             phone=f"(312) 555-{2000 + number:04d}",
+            bio=bio,
+            languages=languages,
+            external_id=f"CG-{number:04d}",
         )
     db.session.add_all(caregivers.values())
     return caregivers
