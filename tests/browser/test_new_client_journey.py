@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from app.models import Client
 from tests.browser.test_admin_billing import watched  # noqa: F401 - console errors recorded
-from tests.browser.test_phone import assert_quiet_console
+from tests.browser.test_phone import assert_quiet_console, too_wide
 from tests.browser.test_sign_in import expect_path, sign_in
 from tests.conftest import PASSWORD, get_one
 from tests.test_outbox import body, run_outbox, smtp  # noqa: F401 - the real SMTP server fixture
@@ -37,6 +37,14 @@ def test_office_adds_a_client_who_signs_in_from_the_mail(watched, js, world, app
     expect(page.get_by_text("credentials are on their way to rosa.delgado@example.com")).to_be_visible()
     expect(page.get_by_role("heading", name="Rosa Delgado")).to_be_visible()
     page.screenshot(path=artifacts / f"journey-client-{'js' if js else 'nojs'}.png", full_page=True)
+    # The client's page and the access grid of her own link fit a 320 px phone.
+    page.set_viewport_size({"width": 320, "height": 740})
+    assert too_wide(page) == []
+    page.get_by_role("link", name="Rosa Delgado").click()
+    expect(page.get_by_role("heading", name="What Rosa Delgado sees of Rosa Delgado")).to_be_visible()
+    expect(page.get_by_text("the care plan").first).to_be_visible()
+    assert too_wide(page) == []
+    page.screenshot(path=artifacts / f"journey-access-{'js' if js else 'nojs'}.png", full_page=True)
     assert_quiet_console(page)
 
     assert run_outbox(app) == (1, 0)
