@@ -35,7 +35,20 @@ PAGES = {
     ("sunrise.localhost", "robertjones"): ["/dashboard", "/schedule?view=month&client=all"],
     ("sunrise.localhost", "admin"): ["/admin/", "/admin/people", "/admin/schedule-requests"],
 }
-LARGE = {("evergreen.localhost", None): ["/dashboard", "/schedule?view=month"]}
+LARGE = {
+    ("evergreen.localhost", None): ["/dashboard", "/schedule?view=month"],
+    ("evergreen.localhost", "admin"): [
+        "/admin/",
+        "/admin/clients",
+        "/admin/clients?q=an&page=2",
+        "/admin/clients?status=all&page=20",
+        "/admin/clients/500",
+        "/admin/people",
+        "/admin/people?q=a&page=5",
+        "/admin/invoices",
+        "/admin/care-plans",
+    ],
+}
 
 
 def main() -> None:

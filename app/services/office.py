@@ -3,7 +3,7 @@
 New schedule requests, family messages not read, invitations waiting for approval, completed
 visits without a valid signature, overdue invoices and today's visits without a caregiver — each
 a scalar subquery of the rule its own module states, so the home costs one statement however
-large the agency is.
+large the agency is, and each stops counting at COUNT_CAP ("1000+").
 """
 
 from dataclasses import dataclass
@@ -41,7 +41,17 @@ class Attention:
     portal_users: int
 
 
+# A count stops here: past it the office needs a list, not a number, and counting every unsigned
+# visit of a large agency (a hundred thousand) would cost the home page most of a second.
+COUNT_CAP = 1000
+
+
 def _count(model, *criteria):
+    capped = select(model.id).where(*criteria).limit(COUNT_CAP).subquery()
+    return select(func.count()).select_from(capped).scalar_subquery()
+
+
+def _total(model, *criteria):
     return select(func.count(model.id)).where(*criteria).scalar_subquery()
 
 
@@ -72,8 +82,8 @@ def attention(agency: Agency, today: date) -> Attention:
                 Visit.starts_at >= begins,
                 Visit.starts_at < ends,
             ),
-            _count(Client, Client.agency_id == agency.id, Client.is_active.is_(True)),
-            _count(User, User.agency_id == agency.id, User.role == Role.PORTAL),
+            _total(Client, Client.agency_id == agency.id, Client.is_active.is_(True)),
+            _total(User, User.agency_id == agency.id, User.role == Role.PORTAL),
         )
     ).one()
     return Attention(*(int(value or 0) for value in row))

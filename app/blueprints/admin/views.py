@@ -12,4 +12,5 @@ from app.web.htmx import render_page
 @bp.route("/")
 @area(AREA_HOME)
 def index():
-    return render_page("admin/index.html", counts=office.attention(g.agency, agency_today(g.agency)))
+    counts = office.attention(g.agency, agency_today(g.agency))
+    return render_page("admin/index.html", counts=counts, cap=office.COUNT_CAP)
