@@ -33,6 +33,7 @@ def _guard():
 
 
 from app.blueprints.admin import (  # noqa: E402,F401
+    audit_log,
     billing,
     care_plans,
     clients,
@@ -42,6 +43,7 @@ from app.blueprints.admin import (  # noqa: E402,F401
     people,
     schedule_requests,
     settings,
+    staff,
     views,
     visit_records,
 )

@@ -1,0 +1,73 @@
+"""Staff accounts: change a staff member's role (owner or office staff) and remove one.
+
+Adding a staff member is `accounts.create_person(..., role="staff")`. An agency always keeps at
+least one active owner: demoting or removing the last one raises `LastOwner`, and the owners are
+read FOR UPDATE so two owners demoting each other at once cannot both pass the check. Each
+operation audits and flushes and never commits; who may act is `can_manage(actor, AREA_STAFF)`,
+asked by the view.
+"""
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import User
+from app.models.statuses import Role
+from app.services import audit
+from app.services.accounts import end_all_sessions
+
+
+class LastOwner(Exception):
+    """The change would leave the agency without an active owner."""
+
+
+def active_owner_ids(agency) -> list[int]:
+    """The agency's active owners, locked until the transaction ends (PostgreSQL)."""
+    return list(
+        db.session.scalars(
+            select(User.id)
+            .where(
+                User.agency_id == agency.id,
+                User.role == Role.STAFF,
+                User.is_owner.is_(True),
+                User.is_active.is_(True),
+            )
+            .order_by(User.id)
+            .with_for_update()
+        )
+    )
+
+
+def _check_staff(agency, user: User) -> None:
+    if user.agency_id != agency.id or user.role != Role.STAFF:
+        raise ValueError("not a staff member of this agency")
+
+
+def _keeps_an_owner(agency, user: User) -> None:
+    if user.is_owner and user.is_active and active_owner_ids(agency) == [user.id]:
+        raise LastOwner()
+
+
+def set_owner(agency, actor, user: User, owner: bool) -> bool:
+    """Make a staff member an owner or office staff; False when they were that already."""
+    _check_staff(agency, user)
+    if user.is_owner == owner:
+        return False
+    if not owner:
+        _keeps_an_owner(agency, user)
+    user.is_owner = owner  # every request asks can_manage afresh: no session needs to end
+    db.session.flush()
+    audit.record("staff.role_changed", actor=actor, target=user, role="owner" if owner else "office_staff")
+    return True
+
+
+def remove_staff(agency, actor, user: User) -> bool:
+    """Deactivate a staff member's account and end every session; False when already removed."""
+    _check_staff(agency, user)
+    if not user.is_active:
+        return False
+    _keeps_an_owner(agency, user)
+    user.is_active = False
+    end_all_sessions(user)
+    db.session.flush()
+    audit.record("staff.removed", actor=actor, target=user)
+    return True
