@@ -139,9 +139,11 @@ def _register_pipeline(app: Flask) -> None:
     @app.context_processor
     def _globals():
         from app.auth import policies
+        from app.services.agencies import header_logo
         from app.web.portal import unread_messages
 
         return {
+            "header_logo": header_logo,
             "agency": g.get("agency"),
             "policies": policies,
             "access": g.get("access"),

@@ -1,4 +1,5 @@
-"""Command-line tools: `flask seed-demo`, `flask outbox run`, `flask audit verify`."""
+"""Command-line tools: `flask seed-demo`, `flask outbox run`, `flask audit verify`,
+`flask import clients|caregivers|visits FILE --agency SLUG [--dry-run]`."""
 
 import click
 from flask import Flask
@@ -64,3 +65,45 @@ def register_cli(app: Flask) -> None:
         if breaks:
             raise click.exceptions.Exit(1)
         click.echo(f"audit chain intact ({slug or 'every agency'})")
+
+    import_group = AppGroup("import", help="Import clients, caregivers or visits from a CSV file.")
+    app.cli.add_command(import_group)
+
+    def _import_command(kind):
+        @import_group.command(kind)
+        @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+        @click.option("--agency", "slug", required=True, help="The agency's slug.")
+        @click.option("--dry-run", is_flag=True, help="List what would change and the row errors only.")
+        def run_import(path, slug, dry_run):
+            """Import the file all or nothing, matched by external_id (a re-import updates)."""
+            from app.services import csv_import
+            from app.tenancy import agency_scope
+
+            agency = db.session.scalar(select(Agency).where(Agency.slug == slug))
+            if agency is None:
+                raise click.ClickException(f"no agency {slug!r}")
+            with open(path, "rb") as handle:
+                data = handle.read(csv_import.MAX_BYTES + 1)
+            with agency_scope(agency):
+                if dry_run:
+                    outcome = csv_import.preview(agency, kind, data)
+                else:
+                    outcome = csv_import.import_rows(agency, None, kind, data)
+                    if outcome.imported:
+                        db.session.commit()
+                    else:
+                        db.session.rollback()
+            for error in outcome.errors:
+                column = f" {error.column}" if error.column else ""
+                click.echo(f"row {error.row_number}{column}: {error.message}", err=True)
+            verb = "would create" if dry_run or not outcome.imported else "created"
+            click.echo(
+                f"{kind}: {verb} {outcome.created}, update {outcome.updated}, "
+                f"unchanged {outcome.unchanged}, errors {len(outcome.errors)}"
+                + ("" if dry_run or outcome.imported else " — nothing imported")
+            )
+            if outcome.errors:
+                raise click.exceptions.Exit(1)
+
+    for kind in ("clients", "caregivers", "visits"):
+        _import_command(kind)

@@ -68,6 +68,7 @@ PUBLIC = {
     "auth.two_step",
     "schedule.feed",
     "profile.confirm_email",  # the link mailed to a new address: its signed one-time token is the key
+    "auth.logo",  # the agency's logo in every page's header, sign-in pages too
     "profile.accept_invitation",  # a family invitation's one-time link: its signed token is the key
     "invoices.stripe_webhook",  # Stripe's calls: its signature (STRIPE_WEBHOOK_SECRET) is the key
 }

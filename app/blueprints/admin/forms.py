@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -32,7 +33,7 @@ from app.auth.passwords import password_problems
 from app.i18n import _, _l
 from app.models.client import RELATIONSHIP_LABELS
 from app.models.statuses import RequestStatus, Role
-from app.services import gateway_keys, invoices
+from app.services import agencies, gateway_keys, invoices
 from app.services import messages as messages_service
 from app.services import schedule_requests as service
 from app.web.formatting import money
@@ -206,6 +207,25 @@ class OfficeSettingsForm(Form):
         description=_l("Starts with whsec_. Leave empty to keep the stored secret."),
     )
     stripe_webhook_secret_remove = BooleanField(_l("Remove the stored signing secret"))
+    # The portal's own address: links in the portal's mails are built from it (services.links).
+    host = StringField(
+        _l("Portal address"),
+        description=_l(
+            "The host name families open, like portal.example.com, without https:// or a path. "
+            "Every link in the portal's e-mails (welcome, password reset, invitations) uses it."
+        ),
+        validators=[Length(max=253)],
+    )
+
+    def validate_host(self, field):
+        field.data = (field.data or "").strip().lower()
+        if not field.data:
+            if self.host.object_data:
+                raise ValidationError(_("Enter the portal's address: the portal's e-mails link to it."))
+            return
+        problem = agencies.host_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
 
     def _check_gateway_key(self, field, prefixes, remove, message):
         if not field.data:
@@ -225,6 +245,14 @@ class OfficeSettingsForm(Form):
     def validate_stripe_webhook_secret(self, field):
         message = _("A signing secret starts with whsec_, has no spaces and at most 255 characters.")
         self._check_gateway_key(field, ("whsec_",), self.stripe_webhook_secret_remove, message)
+
+
+class LogoForm(Form):
+    logo = FileField(
+        _l("Logo"),
+        description=_l("PNG or JPEG, at most 5 MB. Shown at the top of the portal's pages and on PDFs."),
+        render_kw={"accept": "image/png,image/jpeg"},
+    )
 
 
 class DecisionForm(Form):

@@ -3,7 +3,7 @@
 import secrets
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
 from app.auth.passwords import verify_secret
@@ -24,7 +24,7 @@ from app.extensions import limiter
 from app.i18n import N_, _
 from app.models import utcnow
 from app.models.statuses import LinkPurpose
-from app.services import accounts, audit, password_resets
+from app.services import accounts, audit, password_resets, storage
 from app.web.access import public
 from app.web.forms import Form
 from app.web.htmx import done, redirect_page, render_form, render_page
@@ -401,3 +401,29 @@ def two_step_confirm(token):
     session["two_step_enrol"] = {"user": user.get_id(), "at": utcnow().timestamp()}
     audit.record("two_step.enrolment_confirmed", actor=user)
     return done(_("Thank you. You can now set up your authenticator app."), url_for("auth.two_step_setup"))
+
+
+@bp.route("/logo")
+@public
+def logo():
+    """The agency's logo, for every page's header (sign-in pages too). The pages link it with
+    `?v=<stored file id>`, so a new logo is a new address and the old one may be cached for long."""
+    stored = storage.get(g.agency, g.agency.logo_file_id)
+    try:
+        data = storage.read(stored) if stored else b""
+    except (OSError, storage.StoredFileDamaged):
+        current_app.logger.exception("agency %s: stored logo %s unreadable", g.agency.id, stored.id)
+        data = b""
+    mimetype = storage.image_type(data)  # from the bytes: only JPEG, PNG and WebP are served
+    if mimetype is None:
+        abort(404)
+    response = make_response(data)
+    response.mimetype = mimetype
+    response.headers["Content-Disposition"] = "inline"
+    if request.args.get("v") == str(stored.id):
+        response.cache_control.public = True
+        response.cache_control.max_age = 365 * 24 * 3600
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+    return response
