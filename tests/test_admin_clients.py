@@ -6,8 +6,9 @@ import re
 import pytest
 from sqlalchemy import insert, select
 
-from app.models import AuditEvent, Client, ClientLink, DocumentCategory, OutboxMail, User
-from tests.conftest import HOST_B, get_one, in_app, login, recorded_sql
+from app.models import Agency, AuditEvent, Client, ClientLink, DocumentCategory, OutboxMail, User
+from app.services import accounts
+from tests.conftest import HOST_B, get_one, in_app, login, recorded_sql, set_columns
 
 
 def _client_data(**overrides):
@@ -296,3 +297,102 @@ def test_staff_of_another_agency_cannot_add_clients_here(app, world):
     answer = other.post_form("/admin/clients/new", _client_data(), host=HOST_B)
     assert answer.status_code in (302, 303, 200)
     assert get_one(app, Client, last_name="Delgado").agency_id == world.b.id
+
+
+def test_nobody_becomes_the_client_through_the_grid_and_the_client_stays_the_client(app, client, world):
+    login(client, "admin")
+    roberts = f"/admin/links/{_link_id(app, world.robert, world.client_a)}"
+    answer = client.post_form(roberts, {"relationship": "self", "sections": ["care_plan"]})
+    assert answer.status_code == 422
+    assert get_one(app, ClientLink, id=int(roberts.rsplit("/", 1)[1])).relationship_kind == "payer"
+    margarets = f"/admin/links/{_link_id(app, world.margaret, world.client_a)}"
+    answer = client.post_form(margarets, {"relationship": "payer", "sections": ["invoices"]})
+    assert answer.status_code == 422
+    assert get_one(app, ClientLink, id=int(margarets.rsplit("/", 1)[1])).relationship_kind == "self"
+    # The client's own grid still narrows what she sees.
+    client.post_form(margarets, {"relationship": "self", "sections": ["schedule", "messages"]})
+    link = get_one(app, ClientLink, id=int(margarets.rsplit("/", 1)[1]))
+    assert (link.relationship_kind, link.show_invoices, link.show_schedule) == ("self", False, True)
+
+
+def test_a_shared_e_mail_address_links_nobody_until_the_login_name_is_given(app, client, world):
+    set_columns(app, User, world.susan.id, email="family@example.com")
+    set_columns(app, User, world.paul.id, email="family@example.com")
+    login(client, "admin")
+    url = f"/admin/clients/{world.client_a2.id}/links"
+    answer = client.post_form(url, {"person": "family@example.com", "relationship": "emergency_contact"})
+    assert answer.status_code == 422 and "enter the login name instead" in answer.get_data(as_text=True)
+    assert _link_id(app, world.susan, world.client_a2) is None
+    assert (
+        client.post_form(url, {"person": "susanjones", "relationship": "emergency_contact"}).status_code
+        == 303
+    )
+    assert _link_id(app, world.susan, world.client_a2) is not None
+
+
+def test_a_new_e_mail_address_ends_the_links_mailed_to_the_old_one(app, client, world):
+    from app.auth.tokens import make_token
+
+    with in_app(app) as session:
+        token = make_token(session.get(User, world.susan.id), "welcome")
+    login(client, "admin")
+    url = f"/admin/people/{world.susan.id}"
+    details = {"first_name": "Susan", "last_name": "Jones", "organisation_name": "", "phone": ""}
+    client.post_form(f"{url}/details", {**details, "email": "susan.right@example.com"}, token_from=url)
+    assert app.test_client().get(f"/welcome/{token}").status_code == 404
+
+
+def test_the_last_owner_cannot_be_deactivated_or_locked_from_the_people_page(app, client, world, make):
+    olga = make.user(world.a, "owner2", role="staff", is_owner=True, name="Olga Owner")
+    login(client, "owner2")
+    sams = f"/admin/people/{world.staff_a.id}"
+    assert client.post_form(f"{sams}/active", {"active": "0"}, token_from=sams).status_code == 303
+    assert get_one(app, User, id=world.staff_a.id).is_active is False
+    # Olga is the only active owner now: neither deactivating nor locking her may pass.
+    with in_app(app) as session:
+        agency, owner = session.get(Agency, world.a.id), session.get(User, olga.id)
+        with pytest.raises(accounts.LastOwner):
+            accounts.set_active(agency, None, owner, False)
+        with pytest.raises(accounts.LastOwner):
+            accounts.set_locked(agency, None, owner, True)
+    set_columns(app, User, world.staff_a.id, is_active=True)
+    sam_browser = app.test_client()
+    login(sam_browser, "admin")
+    olgas = f"/admin/people/{olga.id}"
+    assert sam_browser.post_form(f"{olgas}/lock", {"locked": "1"}, token_from=olgas).status_code == 303
+    # Sam may not now lock himself out through Olga's absence: he is the last unlocked owner.
+    with in_app(app) as session:
+        agency, sam = session.get(Agency, world.a.id), session.get(User, world.staff_a.id)
+        with pytest.raises(accounts.LastOwner):
+            accounts.set_active(agency, None, sam, False)
+
+
+@pytest.mark.parametrize("value", ["", "yes", "2"])
+def test_an_unclear_active_or_lock_value_changes_nothing(app, client, world, value):
+    login(client, "admin")
+    url = f"/admin/people/{world.robert.id}"
+    assert client.post_form(f"{url}/active", {"active": value}, token_from=url).status_code == 422
+    assert client.post_form(f"{url}/lock", {"locked": value}, token_from=url).status_code == 422
+    robert = get_one(app, User, id=world.robert.id)
+    assert (robert.is_active, robert.is_locked) == (True, False)
+
+
+def test_the_clients_history_says_who_was_given_or_lost_access(app, client, world):
+    login(client, "admin")
+    url = f"/admin/clients/{world.client_a2.id}/links"
+    client.post_form(url, {"person": "susanjones", "relationship": "emergency_contact"})
+    link_id = _link_id(app, world.susan, world.client_a2)
+    client.post_form(
+        f"/admin/links/{link_id}", {"relationship": "emergency_contact", "sections": ["schedule"]}
+    )
+    client.post_form(f"/admin/links/{link_id}/remove", {}, token_from=f"/admin/links/{link_id}")
+    page = (
+        client.get(f"/admin/clients/{world.client_a2.id}")
+        .get_data(as_text=True)
+        .split("History of changes")[1]
+    )
+    for words in ("Portal access given", "What a person sees changed", "Portal access ended"):
+        assert words in page
+    assert "Portal access given" not in client.get(f"/admin/clients/{world.client_a.id}").get_data(
+        as_text=True
+    )

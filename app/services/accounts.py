@@ -15,11 +15,42 @@ from app.auth.passwords import hash_secret
 from app.auth.tokens import make_token, spend_tokens
 from app.extensions import db
 from app.models import ClientLink, User, utcnow
+from app.models.statuses import Role
 from app.models.user import new_stamp
 from app.services import audit
 from app.services.links import agency_url
 from app.services.mail import queue_mail
 from app.services.password_resets import send_reset_link
+
+
+class LastOwner(Exception):
+    """The change would leave the agency without an active owner."""
+
+
+def active_owner_ids(agency) -> list[int]:
+    """The agency's active owners, locked until the transaction ends (PostgreSQL), so two owners
+    removing each other at once cannot both pass `keep_an_owner`."""
+    return list(
+        db.session.scalars(
+            select(User.id)
+            .where(
+                User.agency_id == agency.id,
+                User.role == Role.STAFF,
+                User.is_owner.is_(True),
+                User.is_active.is_(True),
+                User.is_locked.is_(False),
+            )
+            .order_by(User.id)
+            .with_for_update()
+        )
+    )
+
+
+def keep_an_owner(agency, user: User) -> None:
+    """Refuse (LastOwner) to demote, remove, deactivate or lock the agency's last active owner."""
+    if user.role == Role.STAFF and user.is_owner and user.is_active and not user.is_locked:
+        if active_owner_ids(agency) == [user.id]:
+            raise LastOwner()
 
 
 def login_name_for(agency, first_name: str, last_name: str) -> str:
@@ -114,6 +145,8 @@ def send_reset_email(agency, actor, user: User) -> None:
 
 
 def set_locked(agency, actor, user: User, locked: bool) -> None:
+    if locked:
+        keep_an_owner(agency, user)
     user.is_locked = locked
     if locked:
         end_all_sessions(user)
@@ -149,6 +182,7 @@ def update_person(agency, actor, user: User, **values) -> list[str]:
     if "email" in changed:
         user.email_confirmed_at = utcnow() if user.email else None
         user.pending_email = None
+        spend_tokens(user)  # links mailed to the old (perhaps mistyped) address stop working
     if changed:
         db.session.flush()
         audit.record("account.updated", actor=actor, target=user, changed=changed)
@@ -159,6 +193,8 @@ def set_active(agency, actor, user: User, active: bool) -> None:
     """Deactivate (every session ends, no sign-in, no link works) or reactivate an account."""
     if user.agency_id != agency.id or user.is_active == active:
         return
+    if not active:
+        keep_an_owner(agency, user)
     user.is_active = active
     if not active:
         end_all_sessions(user)

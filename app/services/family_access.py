@@ -488,6 +488,8 @@ def set_link_access(
     emergency contact's "may sign visit records" tick. False when nothing changed."""
     if link.agency_id != agency.id or relationship not in CEILINGS:
         raise ValueError("a link of the agency and a known relationship")
+    if REL_SELF in (relationship, link.relationship_kind) and relationship != link.relationship_kind:
+        raise ValueError("the client's own link is made with the client's account, never by the grid")
     flags = link_flags(relationship, sections)
     flags["may_view_visit_notes"] = relationship == REL_PAYER and bool(visit_notes)
     flags["may_sign_visits"] = relationship == REL_EMERGENCY and bool(signs)

@@ -8,12 +8,12 @@ log never keeps the values of contact details).
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.i18n import _l
-from app.models import AuditEvent, User
+from app.models import AuditEvent, Client, User
 
 HISTORY_LIMIT = 50
 
@@ -39,6 +39,17 @@ ACTION_LABELS = {
     "caregiver.photo_changed": _l("Photo changed"),
 }
 
+# The events about a client's links, shown in the client's history.
+ACCESS_ACTIONS = ("link.created", "link.access_changed", "link.revoked", "client_link.document_categories")
+ACTION_LABELS.update(
+    {
+        "link.created": _l("Portal access given"),
+        "link.access_changed": _l("What a person sees changed"),
+        "link.revoked": _l("Portal access ended"),
+        "client_link.document_categories": _l("Document categories shown changed"),
+    }
+)
+
 FIELD_LABELS = {
     "first_name": _l("first name"),
     "last_name": _l("last name"),
@@ -63,14 +74,13 @@ class HistoryRow:
 def audit_history(agency, target, limit: int = HISTORY_LIMIT) -> list[HistoryRow]:
     """The newest `limit` audited changes of `target`, in one statement (the actor joined in)."""
     actor = aliased(User)
+    about = and_(AuditEvent.target_type == type(target).__name__, AuditEvent.target_id == target.id)
+    if isinstance(target, Client):  # who was given or lost access is the client's history too
+        about = or_(about, and_(AuditEvent.client_id == target.id, AuditEvent.action.in_(ACCESS_ACTIONS)))
     rows = db.session.execute(
         select(AuditEvent, actor)
         .outerjoin(actor, actor.id == AuditEvent.actor_id)
-        .where(
-            AuditEvent.agency_id == agency.id,
-            AuditEvent.target_type == type(target).__name__,
-            AuditEvent.target_id == target.id,
-        )
+        .where(AuditEvent.agency_id == agency.id, about)
         .order_by(AuditEvent.id.desc())
         .limit(limit)
     ).all()

@@ -7,44 +7,18 @@ operation audits and flushes and never commits; who may act is `can_manage(actor
 asked by the view.
 """
 
-from sqlalchemy import select
-
 from app.extensions import db
 from app.models import User
 from app.models.statuses import Role
 from app.services import audit
-from app.services.accounts import end_all_sessions
+from app.services.accounts import LastOwner, end_all_sessions, keep_an_owner
 
-
-class LastOwner(Exception):
-    """The change would leave the agency without an active owner."""
-
-
-def active_owner_ids(agency) -> list[int]:
-    """The agency's active owners, locked until the transaction ends (PostgreSQL)."""
-    return list(
-        db.session.scalars(
-            select(User.id)
-            .where(
-                User.agency_id == agency.id,
-                User.role == Role.STAFF,
-                User.is_owner.is_(True),
-                User.is_active.is_(True),
-            )
-            .order_by(User.id)
-            .with_for_update()
-        )
-    )
+__all__ = ["LastOwner", "remove_staff", "set_owner"]
 
 
 def _check_staff(agency, user: User) -> None:
     if user.agency_id != agency.id or user.role != Role.STAFF:
         raise ValueError("not a staff member of this agency")
-
-
-def _keeps_an_owner(agency, user: User) -> None:
-    if user.is_owner and user.is_active and active_owner_ids(agency) == [user.id]:
-        raise LastOwner()
 
 
 def set_owner(agency, actor, user: User, owner: bool) -> bool:
@@ -53,7 +27,7 @@ def set_owner(agency, actor, user: User, owner: bool) -> bool:
     if user.is_owner == owner:
         return False
     if not owner:
-        _keeps_an_owner(agency, user)
+        keep_an_owner(agency, user)
     user.is_owner = owner  # every request asks can_manage afresh: no session needs to end
     db.session.flush()
     audit.record("staff.role_changed", actor=actor, target=user, role="owner" if owner else "office_staff")
@@ -65,7 +39,7 @@ def remove_staff(agency, actor, user: User) -> bool:
     _check_staff(agency, user)
     if not user.is_active:
         return False
-    _keeps_an_owner(agency, user)
+    keep_an_owner(agency, user)
     user.is_active = False
     end_all_sessions(user)
     db.session.flush()

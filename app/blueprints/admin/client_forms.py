@@ -111,6 +111,12 @@ class LinkAccessForm(Form):
                 "categories": [str(c.id) for c in categories if c.id not in hidden],
             },
         )
+        # The client's own link stays the client's; nobody else becomes "the client" (whose
+        # ceiling has no ticks to narrow it) through the grid.
+        if link.relationship_kind == REL_SELF:
+            form.relationship.choices = [(REL_SELF, RELATIONSHIP_LABELS[REL_SELF])]
+        else:
+            form.relationship.choices = [(k, v) for k, v in RELATIONSHIP_LABELS.items() if k != REL_SELF]
         form.sections.choices = [(s, SECTION_LABELS[s]) for s in SECTIONS]
         form.categories.choices = [(str(c.id), c.name) for c in categories]
         return form

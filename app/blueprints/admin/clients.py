@@ -214,14 +214,23 @@ def client_link_person(client_id):
     if not form.validate_on_submit():
         return _client_page(client, 422, link_form=form)
     wanted = form.person.data.strip().lower()
-    person = db.session.scalar(
-        select(User).where(
+    found = db.session.scalars(
+        select(User)
+        .where(
             User.agency_id == g.agency.id,
             User.role == Role.PORTAL,
             User.is_active.is_(True),
             (func.lower(User.username) == wanted) | (func.lower(User.email) == wanted),
         )
-    )
+        .order_by((func.lower(User.username) != wanted), User.id)
+    ).all()
+    # A login name is one person's; an e-mail address may be shared (a couple's), so it must name
+    # exactly one account.
+    by_name = [user for user in found if user.username.lower() == wanted]
+    person = by_name[0] if by_name else found[0] if len(found) == 1 else None
+    if len(found) > 1 and not by_name:
+        form.person.errors = [_("Several accounts use this e-mail address; enter the login name instead.")]
+        return _client_page(client, 422, link_form=form)
     if person is None:
         form.person.errors = [
             _("No active portal account has this login name or e-mail. Add the person first.")

@@ -18,7 +18,7 @@ from app.blueprints.admin.forms import (
     TemporaryPasswordForm,
 )
 from app.extensions import db
-from app.i18n import _
+from app.i18n import _, _l
 from app.models import Client, ClientLink, User
 from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, RELATIONSHIP_LABELS
 from app.models.statuses import Role
@@ -29,6 +29,7 @@ from app.web.input_guard import parse_id
 from app.web.tenancy import get_scoped_or_404
 
 PER_PAGE = 50
+LAST_OWNER = _l("This is the agency's only owner: make someone else an owner first.")
 
 
 @bp.route("/people")
@@ -215,7 +216,12 @@ def lock(user_id):
     user = _actionable_or_404(user_id)
     if user.id == current_user.id:
         return _person_page(user, 422, error=_("You cannot lock your own account."))
-    _act(accounts.set_locked, user, request.form.get("locked") == "1")
+    if request.form.get("locked") not in ("0", "1"):
+        return _person_page(user, 422, error=_("Choose whether to lock or unlock the account."))
+    try:
+        _act(accounts.set_locked, user, request.form["locked"] == "1")
+    except accounts.LastOwner:
+        return _person_page(user, 409, error=LAST_OWNER)
     return _done(
         user, _("Account locked; every session ended.") if user.is_locked else _("Account unlocked.")
     )
@@ -239,8 +245,13 @@ def person_active(user_id):
     user = _actionable_or_404(user_id)
     if user.id == current_user.id:
         return _person_page(user, 422, error=_("You cannot deactivate your own account."))
-    active = request.form.get("active") == "1"
-    _act(accounts.set_active, user, active)
+    if request.form.get("active") not in ("0", "1"):
+        return _person_page(user, 422, error=_("Choose whether the account is active."))
+    active = request.form["active"] == "1"
+    try:
+        _act(accounts.set_active, user, active)
+    except accounts.LastOwner:
+        return _person_page(user, 409, error=LAST_OWNER)
     return _done(
         user,
         _("Account reactivated.") if active else _("Account deactivated; every session ended."),
