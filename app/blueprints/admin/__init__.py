@@ -41,6 +41,7 @@ from app.blueprints.admin import (  # noqa: E402,F401
     documents,
     imports,
     invitations,
+    leads,
     messages,
     people,
     schedule_requests,
