@@ -579,7 +579,7 @@ def test_the_admin_home_counts_what_needs_attention_in_one_statement(app, client
     text = re.sub(r"\s+", " ", page)
     assert 'Invoices overdue</a> <span class="badge">1</span>' in text
     assert 'Visits completed but not signed <span class="badge">4</span>' in text
-    assert re.search(r"Today(&#39;|')s visits without a caregiver <span class=\"badge\">1</span>", text)
+    assert re.search(r"Today(&#39;|')s visits without a caregiver</a> <span class=\"badge\">1</span>", text)
     assert len(statements) <= 10, statements
     overdue = body(client.get("/admin/invoices?state=overdue"))
     assert "ALP-1001" in overdue

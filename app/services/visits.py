@@ -121,3 +121,58 @@ def update_visit(
         signatures.void_changed(visit, actor, signed_facts)
     audit.record("visit.updated", actor=actor, target=visit, client_id=visit.client_id, fields=changed)
     return changed
+
+
+def cancel_visit(agency, actor, visit: Visit, reason: str) -> None:
+    """Cancel a visit with the office's reason (kept on the visit and in the audit log)."""
+    reason = (reason or "").strip()
+    if visit.agency_id != agency.id:
+        raise VisitRefused(_("This visit is not the agency's."))
+    if not reason:
+        raise VisitRefused(_("Say why the visit is cancelled."))
+    if visit.status == VisitStatus.COMPLETED:
+        raise VisitRefused(_("A completed visit cannot be cancelled."))
+    visit.status = VisitStatus.CANCELLED
+    visit.cancel_reason = reason
+    db.session.flush()
+    audit.record("visit.cancelled", actor=actor, target=visit, client_id=visit.client_id, reason=reason)
+
+
+def local_moment(zone, day, at) -> datetime | None:
+    """`day` at local time `at` in `zone`, in UTC; None for a time the clocks skip (DST gap)."""
+    from datetime import UTC
+
+    naive = datetime.combine(day, at)
+    moment = naive.replace(tzinfo=zone)
+    if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        return None
+    return moment.astimezone(UTC)
+
+
+def create_visit(
+    agency, actor, client, *, starts_at, ends_at, caregiver_id=None, caregiver_note=None
+) -> Visit:
+    """A new scheduled visit for the agency's client."""
+    if client.agency_id != agency.id:
+        raise VisitRefused(_("This client is not the agency's."))
+    if ends_at <= starts_at:
+        raise VisitRefused(_("The visit must end after it starts."))
+    if caregiver_id is not None and not db.session.scalar(
+        select(Caregiver.id).where(
+            Caregiver.id == caregiver_id, Caregiver.agency_id == agency.id, Caregiver.is_active.is_(True)
+        )
+    ):
+        raise VisitRefused(_("This caregiver is not the agency's."))
+    visit = Visit(
+        agency_id=agency.id,
+        client_id=client.id,
+        caregiver_id=caregiver_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        status=VisitStatus.SCHEDULED,
+        caregiver_note=(caregiver_note or "").strip() or None,
+    )
+    db.session.add(visit)
+    db.session.flush()
+    audit.record("visit.created", actor=actor, target=visit, client_id=client.id)
+    return visit

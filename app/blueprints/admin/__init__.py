@@ -49,4 +49,5 @@ from app.blueprints.admin import (  # noqa: E402,F401
     staff,
     views,
     visit_records,
+    visits,
 )

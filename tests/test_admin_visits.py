@@ -1,0 +1,199 @@
+"""The office's visits: the filtered, searched and paged list (a bounded number of statements),
+adding a visit in the agency's local time (DST-safe), changing and reassigning it (the family's
+"who is coming today" card follows), cancelling with a required reason, the 409 on a stale form,
+another agency's ids and portal users answering 404."""
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select
+
+from app.models import AuditEvent, Visit
+from tests.conftest import get_one, in_app, login, recorded_sql, set_columns
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def today_at(hour, minute=0):
+    return datetime.combine(datetime.now(CHICAGO).date(), time(hour, minute), CHICAGO)
+
+
+def _staff(client, world):
+    login(client, "admin")
+
+
+def test_list_filters_unassigned_and_search(client, make, world):
+    ana = make.caregiver(world.a, "Ana Torres")
+    make.visit(world.client_a, today_at(9), caregiver_id=ana.id)
+    make.visit(world.client_a2, today_at(13))
+    make.visit(world.client_b, today_at(10))
+    _staff(client, world)
+    html = client.get("/admin/visits").get_data(as_text=True)
+    assert "Margaret Jones" in html and "Harold Smith" in html and "Alice Brown" not in html
+    assert "2 visits" in html
+    unassigned = client.get("/admin/visits?unassigned=1").get_data(as_text=True)
+    assert "Harold Smith" in unassigned and "Margaret Jones" not in unassigned
+    assert "Harold Smith" not in client.get("/admin/visits?q=margaret").get_data(as_text=True)
+    assert "Harold" not in client.get(f"/admin/visits?caregiver={ana.id}").get_data(as_text=True)
+    assert "Margaret" not in client.get(f"/admin/visits?client={world.client_a2.id}").get_data(as_text=True)
+    fragment = client.get("/admin/visits?q=harold", htmx=True).get_data(as_text=True)
+    assert fragment.startswith('<section id="admin-visits"')
+    assert 'href="/admin/visits?unassigned=1"' in client.get("/admin/").get_data(as_text=True)
+    assert client.get("/admin/visits?start=2026-13-45&status=bogus&page=abc").status_code == 200
+
+
+def test_list_query_count_with_hundreds_of_visits(client, make, world, app):
+    ana = make.caregiver(world.a, "Ana Torres")
+    start = today_at(8).astimezone(UTC)
+    with in_app(app) as session:
+        session.execute(
+            insert(Visit),
+            [
+                {
+                    "agency_id": world.a.id,
+                    "client_id": (world.client_a if i % 2 else world.client_a2).id,
+                    "caregiver_id": ana.id if i % 3 else None,
+                    "starts_at": start + timedelta(minutes=10 * i),
+                    "ends_at": start + timedelta(minutes=10 * i + 60),
+                    "status": "scheduled",
+                    "version": 1,
+                }
+                for i in range(400)
+            ],
+        )
+        session.commit()
+    _staff(client, world)
+    with recorded_sql(app) as statements:
+        response = client.get("/admin/visits?page=2")
+    assert response.status_code == 200 and "400 visits" in response.get_data(as_text=True)
+    assert len(statements) <= 10, statements
+    assert client.get("/admin/visits?page=99").status_code == 404
+
+
+def _new(client, data):
+    return client.post_form("/admin/visits/new", data)
+
+
+def test_create_in_local_time_across_dst(client, make, world):
+    ana = make.caregiver(world.a, "Ana Torres")
+    _staff(client, world)
+    base = {
+        "client_id": world.client_a.id,
+        "caregiver_id": ana.id,
+        "start_time": "09:00",
+        "end_time": "11:00",
+    }
+    assert _new(client, {**base, "day": "2026-10-31"}).status_code == 303
+    assert _new(client, {**base, "day": "2026-11-02"}).status_code == 303
+    with in_app(make.app) as session:
+        visits = session.scalars(
+            select(Visit).where(Visit.client_id == world.client_a.id).order_by(Visit.starts_at)
+        ).all()
+        assert [v.starts_at.hour for v in visits] == [14, 15]  # CDT then CST: 9:00 local both days
+        assert all(v.caregiver_id == ana.id for v in visits)
+        assert session.scalar(select(AuditEvent).where(AuditEvent.action == "visit.created")) is not None
+
+
+def test_create_refuses_bad_input_beside_the_field(client, make, world):
+    other = make.caregiver(world.b, "Bo Other")
+    _staff(client, world)
+    base = {"client_id": world.client_a.id, "start_time": "09:00", "end_time": "11:00", "day": "2026-11-03"}
+    for bad in (
+        {"day": "2026-02-30"},
+        {"end_time": "08:00"},
+        {"start_time": "25:99"},
+        {"day": "2026-03-08", "start_time": "02:30"},  # the clocks skip it in Chicago
+        {"caregiver_id": other.id},
+        {"client_id": world.client_b.id},
+    ):
+        response = _new(client, {**base, **bad})
+        assert response.status_code == 422, bad
+        assert 'class="error"' in response.get_data(as_text=True)
+    assert get_one(make.app, Visit, client_id=world.client_b.id) is None
+
+
+def test_reassign_shows_on_the_family_card(client, make, world, app):
+    ana = make.caregiver(world.a, "Ana Torres")
+    mary = make.caregiver(world.a, "Mary Smith")
+    visit = make.visit(world.client_a, today_at(14), caregiver_id=ana.id)
+    _staff(client, world)
+    url = f"/admin/visits/{visit.id}"
+    assert "Ana Torres" in client.get(url).get_data(as_text=True)
+    local = today_at(14)
+    response = client.post_form(
+        url,
+        {
+            "version": 1,
+            "caregiver_id": mary.id,
+            "day": local.date().isoformat(),
+            "start_time": "14:30",
+            "end_time": "16:30",
+            "caregiver_note": "Bring the walker.",
+        },
+    )
+    assert response.status_code == 303
+    changed = get_one(app, Visit, id=visit.id)
+    assert changed.caregiver_id == mary.id and changed.version == 2
+    assert changed.starts_at == today_at(14, 30).astimezone(UTC)
+    other = app.test_client()
+    login(other, "margaretjones")
+    html = other.get("/dashboard").get_data(as_text=True)
+    start = html.index("Who is coming today")
+    card = html[start : html.index("</section>", start)]
+    assert "Mary Smith" in card and "Ana Torres" not in card
+
+
+def test_stale_edit_shows_the_conflict_page(client, make, world, app):
+    visit = make.visit(world.client_a, today_at(9))
+    _staff(client, world)
+    url = f"/admin/visits/{visit.id}"
+    set_columns(app, Visit, visit.id, caregiver_note="changed meanwhile")
+    response = client.post_form(
+        url,
+        {"version": 1, "caregiver_id": "", "day": "2026-11-03", "start_time": "09:00", "end_time": "10:00"},
+    )
+    assert response.status_code == 409
+    assert get_one(app, Visit, id=visit.id).caregiver_note == "changed meanwhile"
+
+
+def test_cancel_requires_a_reason(client, make, world, app):
+    visit = make.visit(world.client_a, today_at(9))
+    _staff(client, world)
+    url = f"/admin/visits/{visit.id}/cancel"
+    response = client.post_form(url, {"version": 1, "reason": "  "}, token_from=f"/admin/visits/{visit.id}")
+    assert response.status_code == 422
+    assert get_one(app, Visit, id=visit.id).status == "scheduled"
+    response = client.post_form(
+        url, {"version": 1, "reason": "Client in hospital"}, token_from=f"/admin/visits/{visit.id}"
+    )
+    assert response.status_code == 303
+    cancelled = get_one(app, Visit, id=visit.id)
+    assert cancelled.status == "cancelled" and cancelled.cancel_reason == "Client in hospital"
+    event = get_one(app, AuditEvent, action="visit.cancelled")
+    assert event is not None
+
+
+def test_other_agency_and_portal_users_get_404(client, make, world):
+    theirs = make.visit(world.client_b, today_at(9))
+    ours = make.visit(world.client_a, today_at(9))
+    _staff(client, world)
+    assert client.get(f"/admin/visits/{theirs.id}").status_code == 404
+    assert (
+        client.post_form(
+            f"/admin/visits/{theirs.id}/cancel", {"reason": "x", "version": 1}, token_from="/admin/visits"
+        ).status_code
+        == 404
+    )
+    portal = make.app.test_client()
+    login(portal, "margaretjones")
+    for path in ("/admin/visits", f"/admin/visits/{ours.id}", "/admin/visits/new"):
+        assert portal.get(path).status_code == 404
+
+
+def test_office_staff_may_use_visits(client, make, world):
+    make.user(world.a, "office2", role="staff", name="Olive Office")
+    visit = make.visit(world.client_a, today_at(9))
+    login(client, "office2")
+    assert client.get("/admin/visits").status_code == 200
+    assert client.get(f"/admin/visits/{visit.id}").status_code == 200
+    assert client.get("/admin/visits/new").status_code == 200
