@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
-from app.models import AuditEvent, Visit
+from app.models import AuditEvent, ClientCaregiver, Signature, Visit, VisitTask
 from tests.conftest import get_one, in_app, login, recorded_sql, set_columns
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -197,3 +197,137 @@ def test_office_staff_may_use_visits(client, make, world):
     assert client.get("/admin/visits").status_code == 200
     assert client.get(f"/admin/visits/{visit.id}").status_code == 200
     assert client.get("/admin/visits/new").status_code == 200
+
+
+def _visit_with_tasks(make, world, app, *names):
+    tasks = [make.task(world.a, name) for name in names]
+    visit = make.visit(world.client_a, datetime(2026, 11, 3, 15, tzinfo=UTC))
+    with in_app(app) as session:
+        for task in tasks:
+            session.add(VisitTask(agency_id=world.a.id, visit_id=visit.id, task_id=task.id))
+        session.commit()
+    return visit, tasks
+
+
+def test_create_with_tasks_and_change_them_keeping_outcomes(client, make, world, app):
+    bathing, meals = make.task(world.a, "Bathing"), make.task(world.a, "Meals")
+    _staff(client, world)
+    data = {"client_id": world.client_a.id, "caregiver_id": "", "day": "2026-11-03", "start_time": "09:00"}
+    answer = _new(client, {**data, "end_time": "11:00", "tasks": [str(bathing.id), str(meals.id)]})
+    assert answer.status_code == 303
+    visit = get_one(app, Visit, client_id=world.client_a.id)
+    with in_app(app) as session:
+        assert sorted(
+            session.scalars(select(VisitTask.task_id).where(VisitTask.visit_id == visit.id))
+        ) == sorted([bathing.id, meals.id])
+    other = make.task(world.b, "Gardening")
+    refused = _new(client, {**data, "end_time": "11:00", "tasks": [str(other.id)]})
+    assert refused.status_code == 422 and "Choose tasks from the list." in refused.get_data(as_text=True)
+    url = f"/admin/visits/{visit.id}"
+    edit = {"version": 1, "caregiver_id": "", "day": "2026-11-03", "start_time": "09:00", "end_time": "11:00"}
+    assert client.post_form(url, {**edit, "tasks": [str(meals.id)]}).status_code == 303
+    with in_app(app) as session:
+        assert session.scalars(select(VisitTask.task_id).where(VisitTask.visit_id == visit.id)).all() == [
+            meals.id
+        ]
+
+
+def test_mark_completed_with_clock_times_refusals_and_a_note(client, make, world, app):
+    visit, (bathing, meals) = _visit_with_tasks(make, world, app, "Bathing", "Meals")
+    _staff(client, world)
+    url = f"/admin/visits/{visit.id}/complete"
+    data = {
+        "version": 1,
+        "clock_in": "09:05",
+        "clock_out": "11:02",
+        f"task-{bathing.id}": "refused",
+        f"reason-{bathing.id}": "",
+        f"task-{meals.id}": "done",
+        "caregiver_note": "Margaret was cheerful.",
+    }
+    answer = client.post_form(url, data, token_from=f"/admin/visits/{visit.id}")
+    assert answer.status_code == 422 and "Say why the task was refused." in answer.get_data(as_text=True)
+    assert get_one(app, Visit, id=visit.id).status == "scheduled"
+    data[f"reason-{bathing.id}"] = "Not feeling well today"
+    answer = client.post_form(url, data, token_from=f"/admin/visits/{visit.id}", follow=True)
+    assert "Visit marked completed." in answer.get_data(as_text=True)
+    done = get_one(app, Visit, id=visit.id)
+    assert done.status == "completed" and done.caregiver_note == "Margaret was cheerful."
+    assert (done.clock_in_at, done.clock_out_at) == (
+        datetime(2026, 11, 3, 15, 5, tzinfo=UTC),
+        datetime(2026, 11, 3, 17, 2, tzinfo=UTC),
+    )
+    with in_app(app) as session:
+        rows = {r.task_id: (r.status, r.refusal_reason) for r in session.scalars(select(VisitTask))}
+    assert rows == {bathing.id: ("refused", "Not feeling well today"), meals.id: ("done", None)}
+    # The family sees it as the caregiver reported it, the refusal reason included.
+    margaret = client.application.test_client()
+    login(margaret, "margaretjones")
+    assert "Not feeling well today" in margaret.get("/schedule?view=day&date=2026-11-03").get_data(
+        as_text=True
+    )
+
+
+def test_completing_needs_a_verdict_for_each_task_and_real_times(client, make, world, app):
+    visit, (bathing,) = _visit_with_tasks(make, world, app, "Bathing")
+    _staff(client, world)
+    url = f"/admin/visits/{visit.id}/complete"
+    page = f"/admin/visits/{visit.id}"
+    base = {"version": 1, "clock_in": "09:05", "clock_out": "11:00"}
+    assert client.post_form(url, base, token_from=page).status_code == 422
+    assert client.post_form(url, {**base, f"task-{bathing.id}": "maybe"}, token_from=page).status_code == 422
+    bad = {**base, "clock_in": "25:99", f"task-{bathing.id}": "done"}
+    assert client.post_form(url, bad, token_from=page).status_code == 422
+    night = {**base, "clock_in": "22:00", "clock_out": "06:00", f"task-{bathing.id}": "done"}
+    assert client.post_form(url, night, token_from=page).status_code == 303
+    done = get_one(app, Visit, id=visit.id)
+    assert done.clock_out_at - done.clock_in_at == timedelta(hours=8)  # into the next morning
+    stale = client.post_form(url, {**night, "clock_out": "06:30"}, token_from=page)
+    assert stale.status_code == 409
+
+
+def test_a_signed_visit_corrected_by_the_office_loses_its_signature(client, make, world, app):
+    visit, (bathing,) = _visit_with_tasks(make, world, app, "Bathing")
+    _staff(client, world)
+    page = f"/admin/visits/{visit.id}"
+    data = {"version": 1, "clock_in": "09:00", "clock_out": "11:00", f"task-{bathing.id}": "done"}
+    assert client.post_form(f"{page}/complete", data, token_from=page).status_code == 303
+    margaret = client.application.test_client()
+    login(margaret, "margaretjones")
+    assert margaret.post_form(
+        f"/signatures/{visit.id}", {"typed_name": "Margaret Jones"}, token_from=f"/signatures/{visit.id}"
+    ).status_code in (302, 303)
+    assert get_one(app, Signature, visit_id=visit.id).voided_at is None
+    data = {**data, "version": get_one(app, Visit, id=visit.id).version, "clock_out": "11:30"}
+    assert client.post_form(f"{page}/complete", data, token_from=page).status_code == 303
+    assert get_one(app, Signature, visit_id=visit.id).voided_at is not None
+
+
+def test_preferred_caregivers_are_offered_first(client, make, world, app):
+    ana, ben = make.caregiver(world.a, "Ana Torres"), make.caregiver(world.a, "Ben Cole")
+    outsider = make.caregiver(world.b, "Olga Other")
+    _staff(client, world)
+    url = f"/admin/visits/preferred/{world.client_a.id}"
+    assert client.post_form(url, {"caregivers": [str(ben.id)]}).status_code == 303
+    page = client.get(f"/admin/visits/new?client={world.client_a.id}").get_data(as_text=True)
+    assert page.index("Ben Cole ★") < page.index("Ana Torres")
+    assert client.post_form(url, {"caregivers": [str(outsider.id)]}).status_code == 422
+    assert client.get(f"/admin/visits/preferred/{world.client_b.id}").status_code == 404
+    with in_app(app) as session:
+        preferred = session.scalars(
+            select(ClientCaregiver.caregiver_id).where(
+                ClientCaregiver.client_id == world.client_a.id, ClientCaregiver.is_preferred.is_(True)
+            )
+        ).all()
+    assert preferred == [ben.id] and ana
+
+
+def test_the_visit_page_costs_a_few_statements_with_many_tasks(client, make, world, app):
+    visit, _ = _visit_with_tasks(make, world, app, *[f"Task {n:02d}" for n in range(2)])
+    _staff(client, world)
+    with recorded_sql(app) as few:
+        assert client.get(f"/admin/visits/{visit.id}").status_code == 200
+    many, _ = _visit_with_tasks(make, world, app, *[f"Job {n:02d}" for n in range(40)])
+    with recorded_sql(app) as statements:
+        assert client.get(f"/admin/visits/{many.id}").status_code == 200
+    assert len(statements) == len(few) <= 10, statements

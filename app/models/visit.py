@@ -18,6 +18,11 @@ VISIT_STATUS_LABELS = {
     VisitStatus.CANCELLED: _l("Cancelled"),
     VisitStatus.MISSED: _l("Missed"),
 }
+TASK_STATUS_LABELS = {
+    TaskStatus.PLANNED: _l("Not reported"),
+    TaskStatus.DONE: _l("Done"),
+    TaskStatus.REFUSED: _l("Refused"),
+}
 
 
 visit_series_tasks = Table(

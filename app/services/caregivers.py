@@ -9,7 +9,7 @@ the names of the fields changed, never their values.
 from sqlalchemy import or_, select
 
 from app.extensions import db
-from app.models import Caregiver, StoredFile
+from app.models import Caregiver, ClientCaregiver, StoredFile, Task
 from app.services import audit, storage
 from app.services.profile import prepare_picture
 
@@ -112,4 +112,54 @@ def search_criterion(query: str):
         Caregiver.phone.ilike(pattern),
         Caregiver.email.ilike(pattern),
         Caregiver.external_id.ilike(pattern),
+    )
+
+
+def set_preferred(agency, actor, client, caregiver_ids) -> bool:
+    """The caregivers the agency prefers for `client` (offered first for visits and in schedule
+    requests); the agency's own active caregivers only. False when unchanged."""
+    if client.agency_id != agency.id:
+        raise ValueError("a client of another agency")
+    wanted = set(
+        db.session.scalars(
+            select(Caregiver.id).where(
+                Caregiver.agency_id == agency.id,
+                Caregiver.is_active.is_(True),
+                Caregiver.id.in_(sorted(set(caregiver_ids))),
+            )
+        )
+    )
+    rows = {
+        row.caregiver_id: row
+        for row in db.session.scalars(
+            select(ClientCaregiver).where(
+                ClientCaregiver.agency_id == agency.id, ClientCaregiver.client_id == client.id
+            )
+        )
+    }
+    before = {cid for cid, row in rows.items() if row.is_preferred}
+    if before == wanted:
+        return False
+    for cid, row in rows.items():
+        row.is_preferred = cid in wanted
+    for cid in wanted - set(rows):
+        db.session.add(ClientCaregiver(agency_id=agency.id, client_id=client.id, caregiver_id=cid))
+    db.session.flush()
+    audit.record(
+        "client.preferred_caregivers",
+        actor=actor,
+        target=client,
+        client_id=client.id,
+        caregivers=sorted(wanted),
+        before=sorted(before),
+    )
+    return True
+
+
+def task_choices(agency) -> list[Task]:
+    """The agency's active tasks by name: what a visit may plan."""
+    return list(
+        db.session.scalars(
+            select(Task).where(Task.agency_id == agency.id, Task.is_active.is_(True)).order_by(Task.name)
+        )
     )

@@ -150,9 +150,9 @@ def local_moment(zone, day, at) -> datetime | None:
 
 
 def create_visit(
-    agency, actor, client, *, starts_at, ends_at, caregiver_id=None, caregiver_note=None
+    agency, actor, client, *, starts_at, ends_at, caregiver_id=None, caregiver_note=None, task_ids=()
 ) -> Visit:
-    """A new scheduled visit for the agency's client."""
+    """A new scheduled visit for the agency's client, with its planned tasks."""
     if client.agency_id != agency.id:
         raise VisitRefused(_("This client is not the agency's."))
     if ends_at <= starts_at:
@@ -163,6 +163,11 @@ def create_visit(
         )
     ):
         raise VisitRefused(_("This caregiver is not the agency's."))
+    task_ids = sorted(set(task_ids))
+    if task_ids and len(
+        db.session.scalars(select(Task.id).where(Task.id.in_(task_ids), Task.agency_id == agency.id)).all()
+    ) != len(task_ids):
+        raise VisitRefused(_("A task is not the agency's."))
     visit = Visit(
         agency_id=agency.id,
         client_id=client.id,
@@ -172,7 +177,27 @@ def create_visit(
         status=VisitStatus.SCHEDULED,
         caregiver_note=(caregiver_note or "").strip() or None,
     )
+    visit.tasks = [VisitTask(agency_id=agency.id, task_id=task_id) for task_id in task_ids]
     db.session.add(visit)
     db.session.flush()
     audit.record("visit.created", actor=actor, target=visit, client_id=client.id)
     return visit
+
+
+def complete_visit(
+    agency, actor, visit: Visit, *, clock_in_at, clock_out_at, tasks: list[TaskDone], caregiver_note
+) -> list[str]:
+    """Mark a visit completed as the caregiver reported it: clock times, each task done or refused
+    (with the reason), the caregiver's note. A cancelled visit cannot be completed."""
+    if visit.status == VisitStatus.CANCELLED:
+        raise VisitRefused(_("A cancelled visit cannot be marked completed."))
+    return update_visit(
+        agency,
+        actor,
+        visit,
+        status=VisitStatus.COMPLETED,
+        clock_in_at=clock_in_at,
+        clock_out_at=clock_out_at,
+        tasks=tasks,
+        caregiver_note=(caregiver_note or "").strip() or None,
+    )

@@ -1,6 +1,7 @@
 """Office: the agency's visits — the list filtered by days, client, caregiver, status and
-"today without a caregiver", searched by client name and paged; a visit's page with its facts and
-cancelling it with a reason."""
+"today without a caregiver", searched by client name and paged; a visit's page with its facts,
+changing it (times, caregiver, tasks, note), marking it completed as the caregiver reported it, and
+cancelling it with a reason; a client's preferred caregivers. The request commits once."""
 
 from datetime import date, timedelta
 
@@ -11,11 +12,19 @@ from sqlalchemy.orm import contains_eager
 
 from app.auth.policies import AREA_VISITS
 from app.blueprints.admin import area, bp
-from app.blueprints.admin.visit_forms import STATUSES, CancelVisitForm, VisitFilterForm, VisitForm
+from app.blueprints.admin.visit_forms import (
+    STATUSES,
+    CancelVisitForm,
+    CompleteVisitForm,
+    PreferredCaregiversForm,
+    VisitFilterForm,
+    VisitForm,
+)
 from app.extensions import db
 from app.i18n import _
 from app.models import Client, ClientCaregiver, Visit
-from app.models.visit import VISIT_STATUS_LABELS
+from app.models.statuses import TaskStatus
+from app.models.visit import TASK_STATUS_LABELS, VISIT_STATUS_LABELS
 from app.services import caregivers as caregiver_service
 from app.services import visits as service
 from app.services.calendar import day_bounds
@@ -183,6 +192,7 @@ def new_visit():
         client_id = parse_id(form.client_id.data)
         client = next((c for c in clients if c.id == client_id), None)
     _caregiver_choices(form, client.id if client else None)
+    _task_choices(form)
     if form.validate_on_submit():
         if client is None:
             form.client_id.errors = [_("Choose one of the agency's clients.")]
@@ -197,8 +207,8 @@ def new_visit():
                 ends_at=times[1],
                 caregiver_id=caregiver_id,
                 caregiver_note=form.caregiver_note.data,
+                task_ids=[int(value) for value in form.tasks.data or []],
             )
-            db.session.commit()
             return done(_("Visit added."), url_for("admin.visit", visit_id=visit.id))
     return render_form("admin/visit_new.html", form=form)
 
@@ -213,20 +223,56 @@ def _edit_form(visit, zone):
         start_time=local_start.time().replace(second=0, microsecond=0),
         end_time=visit.ends_at.astimezone(zone).time().replace(second=0, microsecond=0),
         caregiver_note=visit.caregiver_note,
+        tasks=[str(row.task_id) for row in visit.tasks],
     )
     _caregiver_choices(form, visit.client_id, keep=visit.caregiver)
+    _task_choices(form, keep=[row.task for row in visit.tasks])
     return form
 
 
-def _visit_page(visit, cancel_form=None, error=None, status=200, form=None):
+def _task_choices(form, keep=()) -> None:
+    """The agency's active tasks (and any the visit has that were retired since)."""
+    tasks = {task.id: task for task in caregiver_service.task_choices(g.agency)}
+    for task in keep:
+        tasks.setdefault(task.id, task)
+    form.tasks.choices = [(str(task.id), task.name) for task in sorted(tasks.values(), key=lambda t: t.name)]
+
+
+def _complete_form(visit, zone, formdata=None):
+    start = (visit.clock_in_at or visit.starts_at).astimezone(zone)
+    end = (visit.clock_out_at or visit.ends_at).astimezone(zone)
+    return CompleteVisitForm(
+        formdata=formdata,
+        version=visit.version,
+        clock_in=start.time().replace(second=0, microsecond=0),
+        clock_out=end.time().replace(second=0, microsecond=0),
+        caregiver_note=visit.caregiver_note,
+    )
+
+
+def _visit_page(
+    visit, cancel_form=None, error=None, status=200, form=None, complete_form=None, task_errors=None
+):
     zone = agency_zone(g.agency)
+    if form is not None and not form.tasks.choices:
+        _task_choices(form, keep=[row.task for row in visit.tasks])
+    outcomes = {row.task_id: (row.status, row.refusal_reason or "") for row in visit.tasks}
+    if complete_form is not None and complete_form.is_submitted():
+        outcomes = {
+            tid: (request.form.get(f"task-{tid}", ""), request.form.get(f"reason-{tid}", ""))
+            for tid in outcomes
+        }
     return render_page(
         "admin/visit.html",
         status=status,
         visit=visit,
         form=form or _edit_form(visit, zone),
-        zone=agency_zone(g.agency),
+        zone=zone,
         cancel_form=cancel_form or CancelVisitForm(formdata=None, version=visit.version),
+        complete_form=complete_form or _complete_form(visit, zone),
+        outcomes=outcomes,
+        task_errors=task_errors or {},
+        task_labels=TASK_STATUS_LABELS,
         error=error,
         status_labels=VISIT_STATUS_LABELS,
     )
@@ -240,6 +286,7 @@ def visit(visit_id):
         return _visit_page(visit)
     form = VisitForm()
     _caregiver_choices(form, visit.client_id, keep=visit.caregiver)
+    _task_choices(form, keep=[row.task for row in visit.tasks])
     if not form.validate_on_submit():
         return _visit_page(visit, form=form, status=422)
     check_version(visit, form.version.data)
@@ -256,10 +303,10 @@ def visit(visit_id):
             ends_at=times[1],
             caregiver_id=caregiver_id,
             caregiver_note=(form.caregiver_note.data or "").strip() or None,
+            tasks=_kept_outcomes(visit, form.tasks.data or []),
         )
     except service.VisitRefused as refused:
         return _visit_page(visit, form=form, error=str(refused), status=422)
-    db.session.commit()
     message = _("Visit saved.") if changed else _("Nothing changed.")
     return done(message, url_for("admin.visit", visit_id=visit.id))
 
@@ -276,5 +323,113 @@ def cancel_visit(visit_id):
         service.cancel_visit(g.agency, current_user._get_current_object(), visit, form.reason.data)
     except service.VisitRefused as refused:
         return _visit_page(visit, cancel_form=form, error=str(refused), status=422)
-    db.session.commit()
     return done(_("Visit cancelled."), url_for("admin.visit", visit_id=visit.id))
+
+
+def _kept_outcomes(visit, chosen) -> list:
+    """The chosen tasks; one the visit had keeps its outcome, a new one is planned."""
+    by_task = {row.task_id: row for row in visit.tasks}
+    wanted = []
+    for value in chosen:
+        task_id = int(value)
+        row = by_task.get(task_id)
+        wanted.append(
+            service.TaskDone(task_id, row.status, row.refusal_reason)
+            if row
+            else service.TaskDone(task_id, TaskStatus.PLANNED)
+        )
+    return wanted
+
+
+def _clock_times(form, visit, zone):
+    """The clock times on the visit's local day (a clock-out before the clock-in: the next day)."""
+    day = visit.starts_at.astimezone(zone).date()
+    clock_in = service.local_moment(zone, day, form.clock_in.data)
+    out_day = day + timedelta(days=1) if form.clock_out.data <= form.clock_in.data else day
+    clock_out = service.local_moment(zone, out_day, form.clock_out.data)
+    if clock_in is None:
+        form.clock_in.errors = [_("The clocks skip this time on that day; choose another.")]
+    if clock_out is None:
+        form.clock_out.errors = [_("The clocks skip this time on that day; choose another.")]
+    return (clock_in, clock_out) if clock_in and clock_out else None
+
+
+def _task_outcomes(visit) -> tuple[list, dict]:
+    """Each of the visit's tasks as reported in the form, and the errors beside them."""
+    outcomes, errors = [], {}
+    for row in visit.tasks:
+        status = request.form.get(f"task-{row.task_id}", "")
+        reason = (request.form.get(f"reason-{row.task_id}") or "").strip()
+        if status not in (TaskStatus.DONE, TaskStatus.REFUSED, TaskStatus.PLANNED):
+            errors[row.task_id] = _("Say whether this task was done or refused.")
+        elif status == TaskStatus.REFUSED and not reason:
+            errors[row.task_id] = _("Say why the task was refused.")
+        elif len(reason) > 500:
+            errors[row.task_id] = _("Keep the reason under 500 characters.")
+        outcomes.append(
+            service.TaskDone(row.task_id, status, reason if status == TaskStatus.REFUSED else None)
+        )
+    return outcomes, errors
+
+
+@bp.route("/visits/<int:visit_id>/complete", methods=["POST"])
+@area(AREA_VISITS)
+def complete_visit(visit_id):
+    visit = get_scoped_or_404(Visit, visit_id)
+    zone = agency_zone(g.agency)
+    form = _complete_form(visit, zone, formdata=request.form)
+    valid = form.validate_on_submit()
+    outcomes, task_errors = _task_outcomes(visit)
+    times = _clock_times(form, visit, zone) if valid else None
+    if not valid or times is None or task_errors:
+        return _visit_page(visit, complete_form=form, task_errors=task_errors, status=422)
+    check_version(visit, form.version.data, reload_to=url_for("admin.visit", visit_id=visit.id))
+    try:
+        service.complete_visit(
+            g.agency,
+            current_user._get_current_object(),
+            visit,
+            clock_in_at=times[0],
+            clock_out_at=times[1],
+            tasks=outcomes,
+            caregiver_note=form.caregiver_note.data,
+        )
+    except service.VisitRefused as refused:
+        return _visit_page(visit, complete_form=form, error=str(refused), status=422)
+    return done(_("Visit marked completed."), url_for("admin.visit", visit_id=visit.id))
+
+
+@bp.route("/visits/preferred/<int:client_id>", methods=["GET", "POST"])
+@area(AREA_VISITS)
+def preferred_caregivers(client_id):
+    """The caregivers the agency prefers for a client: offered first for visits and requests."""
+    client = get_scoped_or_404(Client, client_id)
+    people = caregiver_service.choices(g.agency)
+    chosen = {
+        str(cid)
+        for cid in db.session.scalars(
+            select(ClientCaregiver.caregiver_id).where(
+                ClientCaregiver.agency_id == g.agency.id,
+                ClientCaregiver.client_id == client.id,
+                ClientCaregiver.is_preferred.is_(True),
+            )
+        )
+    }
+    form = PreferredCaregiversForm(data={"caregivers": sorted(chosen)})
+    form.caregivers.choices = [(str(c.id), c.display_name) for c in people]
+    if request.method == "POST":
+        form = PreferredCaregiversForm()
+        form.caregivers.choices = [(str(c.id), c.display_name) for c in people]
+        if form.validate_on_submit():
+            changed = caregiver_service.set_preferred(
+                g.agency,
+                current_user._get_current_object(),
+                client,
+                [int(value) for value in form.caregivers.data or []],
+            )
+            return done(
+                _("Preferred caregivers saved.") if changed else _("Nothing changed."),
+                url_for("admin.preferred_caregivers", client_id=client.id),
+            )
+        return render_form("admin/preferred_caregivers.html", form=form, client=client)
+    return render_page("admin/preferred_caregivers.html", form=form, client=client)
