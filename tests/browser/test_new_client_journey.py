@@ -4,6 +4,8 @@ loopback; the client opens the link from the mail, chooses a password and lands 
 dashboard; the office books a visit for tomorrow and it shows in the client's calendar."""
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -20,8 +22,11 @@ pytestmark = pytest.mark.browser
 NEW_PASSWORD = "lantern orchard pebble violet"
 
 
-def test_office_adds_a_client_who_signs_in_from_the_mail(watched, js, world, app, smtp, artifacts, browser):  # noqa: F811
+def test_office_adds_a_client_who_signs_in_from_the_mail(
+    watched, js, world, app, smtp, artifacts, browser, make  # noqa: F811 - the imported fixtures
+):
     page = watched
+    make.caregiver(world.a, "Ana Torres")
     page.goto("/admin/")
     sign_in(page, "admin", PASSWORD)
     expect_path(page, "/admin/")
@@ -67,5 +72,23 @@ def test_office_adds_a_client_who_signs_in_from_the_mail(watched, js, world, app
     expect_path(rosa, "/dashboard")
     expect(rosa.get_by_role("heading", name="My Alpha Home Care")).to_be_visible()
     assert get_one(app, Client, last_name="Delgado").is_active
+
+    # The office books her a visit for tomorrow at 10:00; her calendar shows it.
+    tomorrow = datetime.now(ZoneInfo("America/Chicago")).date() + timedelta(days=1)
+    page.goto(f"/admin/clients/{get_one(app, Client, last_name='Delgado').id}")
+    page.get_by_role("link", name="Add a visit").click()
+    expect(page.get_by_label("Client")).to_have_value(str(get_one(app, Client, last_name="Delgado").id))
+    page.get_by_label("Caregiver").select_option(label="Ana Torres")
+    page.get_by_label("Day").fill(tomorrow.isoformat())
+    page.get_by_label("Starts at").fill("10:00")
+    page.get_by_label("Ends at").fill("12:00")
+    page.get_by_role("button", name="Add the visit").click()
+    expect(page.get_by_text("Visit added.")).to_be_visible()
+    assert_quiet_console(page)
+    portal = link.split("/welcome/")[0]  # her agency's address, from the mail
+    rosa.goto(f"{portal}/schedule?view=day&date={tomorrow.isoformat()}")
+    expect(rosa.get_by_text("Ana Torres").first).to_be_visible()
+    expect(rosa.get_by_text(re.compile(r"10:00\sAM")).first).to_be_visible()
+    rosa.screenshot(path=artifacts / f"journey-calendar-{'js' if js else 'nojs'}.png", full_page=True)
     assert_quiet_console(rosa)
     rosa.context.close()
