@@ -578,7 +578,7 @@ def test_the_admin_home_counts_what_needs_attention_in_one_statement(app, client
         page = body(client.get("/admin/"))
     text = re.sub(r"\s+", " ", page)
     assert 'Invoices overdue</a> <span class="badge">1</span>' in text
-    assert 'Visits completed but not signed <span class="badge">4</span>' in text
+    assert 'Visits completed but not signed</a> <span class="badge">4</span>' in text
     assert re.search(r"Today(&#39;|')s visits without a caregiver</a> <span class=\"badge\">1</span>", text)
     assert len(statements) <= 10, statements
     overdue = body(client.get("/admin/invoices?state=overdue"))

@@ -7,7 +7,7 @@ large the agency is, and each stops counting at COUNT_CAP ("1000+").
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import and_, exists, func, select
 
@@ -60,9 +60,25 @@ def overdue(today: date):
     return and_(Invoice.is_outstanding, Invoice.due_on < today)
 
 
-def attention(agency: Agency, today: date) -> Attention:
-    begins, ends = day_bounds(agency_zone(agency), today, today)
+# Unsigned visits the office still chases: those of the last three months (the span of a shift
+# signatures report); older ones are for the report, not the home page.
+UNSIGNED_DAYS = 93
+
+
+def unsigned_since(today: date) -> date:
+    return today - timedelta(days=UNSIGNED_DAYS - 1)
+
+
+def unsigned_criterion(agency: Agency):
+    """SQL: the agency's completed visits without a live signature."""
     signed = exists().where(Signature.visit_id == Visit.id, Signature.voided_at.is_(None))
+    return and_(Visit.agency_id == agency.id, Visit.status == VisitStatus.COMPLETED, ~signed)
+
+
+def attention(agency: Agency, today: date) -> Attention:
+    zone = agency_zone(agency)
+    begins, ends = day_bounds(zone, today, today)
+    recent, _ = day_bounds(zone, unsigned_since(today), today)
     row = db.session.execute(
         select(
             _count(
@@ -72,7 +88,7 @@ def attention(agency: Agency, today: date) -> Attention:
             ),
             _count(Conversation, messages.office_waiting_criterion(agency)),
             _count(Invitation, family_access.waiting(agency)),
-            _count(Visit, Visit.agency_id == agency.id, Visit.status == VisitStatus.COMPLETED, ~signed),
+            _count(Visit, unsigned_criterion(agency), Visit.starts_at >= recent, Visit.starts_at < ends),
             _count(Invoice, Invoice.agency_id == agency.id, overdue(today)),
             _count(
                 Visit,

@@ -26,6 +26,7 @@ from app.models import Client, ClientCaregiver, Visit
 from app.models.statuses import TaskStatus
 from app.models.visit import TASK_STATUS_LABELS, VISIT_STATUS_LABELS
 from app.services import caregivers as caregiver_service
+from app.services import office
 from app.services import visits as service
 from app.services.calendar import day_bounds
 from app.services.schedule_requests import agency_zone
@@ -53,8 +54,10 @@ def visits():
     form = VisitFilterForm(request.args)
     valid = form.validate()
     unassigned = request.args.get("unassigned") == "1"
-    start = (form.start.data if valid else None) or today
-    end = (form.end.data if valid else None) or start + timedelta(days=6)
+    unsigned = request.args.get("unsigned") == "1"
+    default_start = office.unsigned_since(today) if unsigned else today
+    start = (form.start.data if valid else None) or default_start
+    end = (form.end.data if valid else None) or (today if unsigned else start + timedelta(days=6))
     if unassigned:
         start = end = today
     if end < start:
@@ -70,6 +73,8 @@ def visits():
     criteria = [Visit.agency_id == g.agency.id, Visit.starts_at >= begins, Visit.starts_at < ends]
     if unassigned:
         criteria.append(Visit.caregiver_id.is_(None))
+    if unsigned:
+        criteria.append(office.unsigned_criterion(g.agency))
     if status:
         criteria.append(Visit.status == status)
     if client_id:
@@ -105,6 +110,7 @@ def visits():
         "client": client_id or None,
         "caregiver": caregiver_id or None,
         "unassigned": "1" if unassigned else None,
+        "unsigned": "1" if unsigned else None,
     }
     return render_page(
         "admin/visits.html",
@@ -116,6 +122,7 @@ def visits():
         start=start,
         end=end,
         unassigned=unassigned,
+        unsigned=unsigned,
         args=args,
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
