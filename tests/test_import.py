@@ -392,3 +392,27 @@ def test_an_empty_caregiver_cell_keeps_a_caregiver_the_file_cannot_name(app, sta
     emptied = VISITS.replace("V-1,C-1,HR-1,", "V-1,C-1,,")
     assert _send(staff, "visits", emptied, "import").status_code == 303
     assert get_one(app, Visit, id=visit.id).caregiver_id is None
+
+
+def test_people_and_leads_export_for_the_agencys_records(app, staff, world, make):
+    from app.models import ClientLead
+
+    make.save(
+        ClientLead(
+            agency_id=world.a.id, first_name="=cmd", last_name="Lead", notes="Diabetes, falls", source="Web"
+        )
+    )
+    make.save(ClientLead(agency_id=world.b.id, first_name="Other", last_name="Agency"))
+    people = staff.get("/admin/export/people.csv")
+    assert people.status_code == 200 and people.mimetype == "text/csv"
+    text = people.get_data(as_text=True)
+    assert (
+        text.splitlines()[0] == "first_name,last_name,organisation,login_name,email,phone,kind,active,clients"
+    )
+    assert "robertjones" in text and "payer: Margaret Jones; payer: Harold Smith" in text
+    assert "owner" in text and "alicebrown" not in text  # another agency's people stay out
+    leads = staff.get("/admin/export/leads.csv").get_data(as_text=True)
+    assert "'=cmd,Lead" in leads and "Web" in leads and "Diabetes" not in leads and "Other" not in leads
+    with recorded_sql(app) as statements:
+        staff.get("/admin/export/people.csv").get_data()
+    assert len(statements) <= 10

@@ -1,5 +1,6 @@
 """CSV export of the agency's clients, caregivers and visits, in the columns the import reads
-(app/services/csv_import.COLUMNS), so an export imported again changes nothing.
+(app/services/csv_import.COLUMNS), so an export imported again changes nothing; and of the office's
+other lists, people and leads, for the agency's own records.
 
 Rows are produced as they are read (`yield_per`), a couple of statements whatever the size, so a
 large agency's file streams rather than sitting in memory. A cell that a spreadsheet would run as a
@@ -16,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import Caregiver, Client, Task, Visit, VisitTask
+from app.models import Caregiver, Client, ClientLead, ClientLink, Task, User, Visit, VisitTask
+from app.models.statuses import Role
 from app.services.csv_import import TASK_SEPARATOR, columns
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -133,4 +135,121 @@ def _visit_stream(visits, tasks, zone):
             caregiver_key,
             status,
             TASK_SEPARATOR.join(names),
+        ]
+
+
+LEAD_COLUMNS = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "address",
+    "source",
+    "status",
+    "assigned_to",
+    "received",
+]
+PEOPLE_COLUMNS = [
+    "first_name",
+    "last_name",
+    "organisation",
+    "login_name",
+    "email",
+    "phone",
+    "kind",
+    "active",
+    "clients",
+]
+
+
+def lead_rows(agency):
+    """The agency's leads, newest first (the enquiry text stays in Porchlight: it may hold health
+    details)."""
+    assignee = aliased(User)
+    query = (
+        select(
+            ClientLead.first_name,
+            ClientLead.last_name,
+            ClientLead.email,
+            ClientLead.phone,
+            ClientLead.address,
+            ClientLead.source,
+            ClientLead.status,
+            assignee.username,
+            ClientLead.created_at,
+        )
+        .outerjoin(assignee, assignee.id == ClientLead.assigned_to_id)
+        .where(ClientLead.agency_id == agency.id)
+        .order_by(ClientLead.created_at.desc(), ClientLead.id.desc())
+        .execution_options(yield_per=YIELD)
+    )
+    return _lead_stream(query, ZoneInfo(agency.time_zone))
+
+
+def _lead_stream(query, zone):
+    for row in db.session.execute(query):
+        yield [*row[:-1], row[-1].astimezone(zone).date().isoformat()]
+
+
+def people_rows(agency):
+    """Everyone with an account, by name, with their links ("payer: Margaret Jones; …"): two
+    statements read together, whatever the number of people."""
+    people = (
+        select(
+            User.id,
+            User.first_name,
+            User.last_name,
+            User.organisation_name,
+            User.username,
+            User.email,
+            User.phone,
+            User.role,
+            User.is_owner,
+            User.is_active,
+        )
+        .where(User.agency_id == agency.id)
+        .order_by(User.last_name, User.first_name, User.id)
+        .execution_options(yield_per=YIELD)
+    )
+    links = (
+        select(ClientLink.user_id, ClientLink.relationship_kind, Client.first_name, Client.last_name)
+        .join(User, User.id == ClientLink.user_id)
+        .join(Client, Client.id == ClientLink.client_id)
+        .where(ClientLink.agency_id == agency.id)
+        .order_by(User.last_name, User.first_name, User.id, Client.last_name, Client.first_name)
+        .execution_options(yield_per=YIELD)
+    )
+    return _people_stream(people, links)
+
+
+def _people_stream(people, links):
+    link_stream = iter(db.session.execute(links))
+    pending = next(link_stream, None)
+    for (
+        user_id,
+        first,
+        last,
+        organisation,
+        username,
+        email,
+        phone,
+        role,
+        is_owner,
+        active,
+    ) in db.session.execute(people):
+        clients = []
+        while pending is not None and pending[0] == user_id:
+            clients.append(f"{pending[1]}: {pending[2]} {pending[3]}")
+            pending = next(link_stream, None)
+        kind = ("owner" if is_owner else "office staff") if role == Role.STAFF else "portal"
+        yield [
+            first,
+            last,
+            organisation,
+            username,
+            email,
+            phone,
+            kind,
+            "yes" if active else "no",
+            "; ".join(clients),
         ]

@@ -81,15 +81,17 @@ def import_csv():
     return done(message, url_for("admin.import_csv"))
 
 
-def _csv(name: str, kind: str, rows, **details):
+def _csv(name: str, kind: str, rows, header=None, **details):
+    """Stream `rows` as a CSV attachment under `header` (default: the import's columns of `kind`)."""
     audit.record(f"export.{kind}", actor=_staff(), **details)
     agency_id = g.agency.id
+    header = header or csv_import.columns(kind)
 
     def lines():
         # The body is read after the view returns (and the request commits): name the agency again.
         token = enter_agency(agency_id)
         try:
-            yield from csv_export.csv_lines(csv_import.columns(kind), rows)
+            yield from csv_export.csv_lines(header, rows)
         finally:
             leave_agency(token)
 
@@ -125,3 +127,15 @@ def export_visits():
     name = f"visits-{first.isoformat()}-{last.isoformat()}.csv"
     rows = csv_export.visit_rows(g.agency, first, last)
     return _csv(name, "visits", rows, first=first.isoformat(), last=last.isoformat())
+
+
+@bp.route("/export/people.csv")
+@area(AREA_PEOPLE)
+def export_people():
+    return _csv("people.csv", "people", csv_export.people_rows(g.agency), header=csv_export.PEOPLE_COLUMNS)
+
+
+@bp.route("/export/leads.csv")
+@area(AREA_PEOPLE)
+def export_leads():
+    return _csv("leads.csv", "leads", csv_export.lead_rows(g.agency), header=csv_export.LEAD_COLUMNS)
