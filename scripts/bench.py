@@ -47,6 +47,17 @@ LARGE = {
         "/admin/people?q=a&page=5",
         "/admin/invoices",
         "/admin/care-plans",
+        "/admin/visits",
+        "/admin/visits?unsigned=1",
+        "/admin/visits?q=a&start=2026-09-01&end=2026-12-31&page=40",
+        "/admin/visits/5000",
+        "/admin/caregivers",
+        "/admin/leads",
+        "/admin/audit",
+        "/admin/staff",
+        "/admin/import",
+        "/admin/links/20",
+        "/admin/visits/preferred/500",
     ],
 }
 

@@ -331,3 +331,15 @@ def test_the_visit_page_costs_a_few_statements_with_many_tasks(client, make, wor
     with recorded_sql(app) as statements:
         assert client.get(f"/admin/visits/{many.id}").status_code == 200
     assert len(statements) == len(few) <= 10, statements
+
+
+def test_the_list_stops_counting_at_the_cap(client, make, world, monkeypatch):
+    from app.services import office
+
+    for hour in (8, 10, 12):
+        make.visit(world.client_a, today_at(hour))
+    _staff(client, world)
+    monkeypatch.setattr(office, "COUNT_CAP", 2)
+    html = client.get("/admin/visits").get_data(as_text=True)
+    assert "2 visits or more: narrow the days or the filters" in html
+    assert html.count('href="/admin/visits/') >= 3  # the page itself is whole
