@@ -1,5 +1,6 @@
 """Command-line tools: `flask seed-demo`, `flask outbox run`, `flask audit verify`,
-`flask import clients|caregivers|visits FILE --agency SLUG [--dry-run]`."""
+`flask import clients|caregivers|visits FILE --agency SLUG [--dry-run]`, `flask visits generate`
+(weekly patterns' visits ahead; run it nightly)."""
 
 import click
 from flask import Flask
@@ -107,3 +108,26 @@ def register_cli(app: Flask) -> None:
 
     for kind in ("clients", "caregivers", "visits"):
         _import_command(kind)
+
+    visits_group = AppGroup("visits", help="Visits.")
+    app.cli.add_command(visits_group)
+
+    @visits_group.command("generate")
+    @click.option("--weeks", default=8, show_default=True, type=click.IntRange(1, 104))
+    def visits_generate(weeks):
+        """Generate every agency's weekly patterns ahead (idempotent: what exists is not redone)."""
+        from app.services.schedule_requests import agency_today
+        from app.services.visit_series import generate_ahead
+        from app.tenancy import agency_scope
+
+        with all_agencies():
+            agencies = db.session.scalars(select(Agency).order_by(Agency.id)).all()
+        total = 0
+        for agency in agencies:
+            with agency_scope(agency):
+                created = generate_ahead(agency, agency_today(agency), weeks)
+                db.session.commit()
+            total += created
+            if created:
+                click.echo(f"{agency.slug}: {created} visits created")
+        click.echo(f"visits generated: {total}")

@@ -47,6 +47,7 @@ from app.models import (
     Signature,
     Task,
     Visit,
+    VisitSeries,
     VisitTask,
     utcnow,
 )
@@ -123,6 +124,7 @@ OBJECT_KINDS = {
     "feed_id": "feed_token",
     "token_id": "feed_token",
     "invitation_id": "invitation",
+    "series_id": "series",
 }
 # A bare `<int:id>` means the blueprint's own object.
 BARE_ID_KINDS = {
@@ -289,6 +291,17 @@ def build_graph(app, agency, client, portal_user, staff) -> dict[str, int]:
         )
         signed = visit("signed_visit", -3, status="completed")
         visit("upcoming_visit", 2)
+        add(
+            "series",
+            VisitSeries(
+                agency_id=aid,
+                client_id=cid,
+                weekdays="1,3,5",
+                start_time="09:00",
+                minutes=120,
+                first_day=now.date(),
+            ),
+        )
         add("visit_task", VisitTask(agency_id=aid, visit_id=done, task_id=task, status="done"))
         add(
             "signature",

@@ -18,10 +18,11 @@ VISIT_STATUS_LABELS = {
     VisitStatus.CANCELLED: _l("Cancelled"),
     VisitStatus.MISSED: _l("Missed"),
 }
+# As the signature page says them ("Bathing — done").
 TASK_STATUS_LABELS = {
-    TaskStatus.PLANNED: _l("Not reported"),
-    TaskStatus.DONE: _l("Done"),
-    TaskStatus.REFUSED: _l("Refused"),
+    TaskStatus.PLANNED: _l("not recorded"),
+    TaskStatus.DONE: _l("done"),
+    TaskStatus.REFUSED: _l("refused"),
 }
 
 

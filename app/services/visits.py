@@ -150,9 +150,19 @@ def local_moment(zone, day, at) -> datetime | None:
 
 
 def create_visit(
-    agency, actor, client, *, starts_at, ends_at, caregiver_id=None, caregiver_note=None, task_ids=()
+    agency,
+    actor,
+    client,
+    *,
+    starts_at,
+    ends_at,
+    caregiver_id=None,
+    caregiver_note=None,
+    task_ids=(),
+    series_id=None,
 ) -> Visit:
-    """A new scheduled visit for the agency's client, with its planned tasks."""
+    """A new scheduled visit for the agency's client, with its planned tasks (`series_id`: the
+    weekly pattern that made it)."""
     if client.agency_id != agency.id:
         raise VisitRefused(_("This client is not the agency's."))
     if ends_at <= starts_at:
@@ -176,11 +186,12 @@ def create_visit(
         ends_at=ends_at,
         status=VisitStatus.SCHEDULED,
         caregiver_note=(caregiver_note or "").strip() or None,
+        series_id=series_id,
     )
     visit.tasks = [VisitTask(agency_id=agency.id, task_id=task_id) for task_id in task_ids]
     db.session.add(visit)
     db.session.flush()
-    audit.record("visit.created", actor=actor, target=visit, client_id=client.id)
+    audit.record("visit.created", actor=actor, target=visit, client_id=client.id, series_id=series_id)
     return visit
 
 

@@ -49,5 +49,6 @@ from app.blueprints.admin import (  # noqa: E402,F401
     staff,
     views,
     visit_records,
+    visit_series,
     visits,
 )
