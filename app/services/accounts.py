@@ -9,7 +9,7 @@ whom is the access policy's (`can_act_on`), asked by the view before calling.
 import re
 import unicodedata
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.auth.passwords import hash_secret
 from app.auth.tokens import make_token, spend_tokens
@@ -51,6 +51,19 @@ def keep_an_owner(agency, user: User) -> None:
     if user.role == Role.STAFF and user.is_owner and user.is_active and not user.is_locked:
         if active_owner_ids(agency) == [user.id]:
             raise LastOwner()
+
+
+def search_criterion(query: str):
+    """People whose name (either order), organisation, login name or e-mail contains `query`."""
+    pattern = f"%{query}%"
+    return or_(
+        User.first_name.ilike(pattern),
+        User.last_name.ilike(pattern),
+        (User.first_name + " " + User.last_name).ilike(pattern),
+        User.organisation_name.ilike(pattern),
+        User.username.ilike(pattern),
+        User.email.ilike(pattern),
+    )
 
 
 def login_name_for(agency, first_name: str, last_name: str) -> str:

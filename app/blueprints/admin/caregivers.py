@@ -7,7 +7,7 @@ office sees it at `/admin/caregivers/<id>/photo`, families through the schedule'
 
 from flask import abort, current_app, g, make_response, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.auth.policies import AREA_PEOPLE
 from app.blueprints.admin import area, bp
@@ -21,7 +21,7 @@ from app.services import storage
 from app.services.history import audit_history
 from app.services.profile import MAX_PICTURE_BYTES, PictureRefused
 from app.web.htmx import done, render_form, render_page
-from app.web.input_guard import parse_id
+from app.web.paging import page_of
 from app.web.tenancy import get_scoped_or_404
 
 PER_PAGE = 50
@@ -38,32 +38,25 @@ def caregivers():
     form = CaregiverSearchForm(request.args)
     query = (form.q.data or "").strip() if form.validate() else ""
     status = form.status.data if form.status.data in ("active", "inactive", "all") else "active"
-    page = parse_id(request.args.get("page", "1")) or 1
     criteria = [Caregiver.agency_id == g.agency.id]
     if status != "all":
         criteria.append(Caregiver.is_active.is_(status == "active"))
     if query:
         criteria.append(service.search_criterion(query))
-    rows = db.session.execute(
-        select(Caregiver, func.count().over().label("total"))
-        .where(*criteria)
-        .order_by(Caregiver.last_name, Caregiver.first_name, Caregiver.id)
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    ).all()
-    if page > 1 and not rows:
-        abort(404)
-    total = rows[0].total if rows else 0
+    found = page_of(
+        select(Caregiver).where(*criteria).order_by(Caregiver.last_name, Caregiver.first_name, Caregiver.id),
+        PER_PAGE,
+    )
     return render_page(
         "admin/caregivers.html",
         fragment="admin/_caregiver_list.html",
         form=form,
-        rows=rows,
-        total=total,
+        rows=found.rows,
+        total=found.total,
         query=query,
         shown=status,
-        page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+        page=found.page,
+        pages=found.pages,
     )
 
 

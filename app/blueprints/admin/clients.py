@@ -33,7 +33,7 @@ from app.services import clients as service
 from app.services.history import audit_history
 from app.web.access_summary import summarise
 from app.web.htmx import done, render_form, render_page
-from app.web.input_guard import parse_id
+from app.web.paging import page_of
 from app.web.tenancy import get_scoped_or_404
 
 PER_PAGE = 50
@@ -51,7 +51,6 @@ def clients():
     form = ClientSearchForm(request.args)
     query = (form.q.data or "").strip() if form.validate() else ""
     status = form.status.data if form.status.data in ("active", "inactive", "all") else "active"
-    page = parse_id(request.args.get("page", "1")) or 1
     criteria = [Client.agency_id == g.agency.id]
     if status != "all":
         criteria.append(Client.is_active.is_(status == "active"))
@@ -62,26 +61,22 @@ def clients():
         .where(ClientLink.client_id == Client.id, ClientLink.relationship_kind == REL_SELF)
         .exists()
     )
-    rows = db.session.execute(
-        select(Client, has_account.label("has_account"), func.count().over().label("total"))
+    found = page_of(
+        select(Client, has_account.label("has_account"))
         .where(*criteria)
-        .order_by(Client.last_name, Client.first_name, Client.id)
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    ).all()
-    if page > 1 and not rows:
-        abort(404)
-    total = rows[0].total if rows else 0
+        .order_by(Client.last_name, Client.first_name, Client.id),
+        PER_PAGE,
+    )
     return render_page(
         "admin/clients.html",
         fragment="admin/_client_list.html",
         form=form,
-        rows=rows,
-        total=total,
+        rows=found.rows,
+        total=found.total,
         query=query,
         shown=status,
-        page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+        page=found.page,
+        pages=found.pages,
     )
 
 

@@ -4,7 +4,7 @@ attach, download and remove files, and convert it into a client keeping its deta
 
 from flask import abort, current_app, g, make_response, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.auth.policies import AREA_PEOPLE
@@ -18,13 +18,13 @@ from app.blueprints.admin.lead_forms import (
     LeadNoteForm,
     LeadSearchForm,
 )
-from app.extensions import db
 from app.i18n import _
 from app.models import ClientLead, LeadAttachment, LeadNote, User
 from app.services import documents, storage
 from app.services import leads as service
 from app.web.htmx import done, render_form, render_page
 from app.web.input_guard import parse_id
+from app.web.paging import page_of
 from app.web.tenancy import get_child_or_404, get_scoped_or_404
 
 PER_PAGE = 50
@@ -48,7 +48,6 @@ def leads():
     valid = form.validate()
     query = (form.q.data or "").strip() if valid else ""
     status = form.status.data if form.status.data in ("open", "all", *service.STATUSES) else "open"
-    page = parse_id(request.args.get("page", "1")) or 1
     criteria = [ClientLead.agency_id == g.agency.id]
     if status == "open":
         criteria.append(ClientLead.status.in_(("new", "contacted")))
@@ -56,27 +55,23 @@ def leads():
         criteria.append(ClientLead.status == status)
     if query:
         criteria.append(service.search_criterion(query))
-    rows = db.session.execute(
-        select(ClientLead, User, func.count().over().label("total"))
+    found = page_of(
+        select(ClientLead, User)
         .outerjoin(User, User.id == ClientLead.assigned_to_id)
         .where(*criteria)
-        .order_by(ClientLead.created_at.desc(), ClientLead.id.desc())
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    ).all()
-    if page > 1 and not rows:
-        abort(404)
-    total = rows[0].total if rows else 0
+        .order_by(ClientLead.created_at.desc(), ClientLead.id.desc()),
+        PER_PAGE,
+    )
     return render_page(
         "admin/leads.html",
         fragment="admin/_lead_list.html",
         form=form,
-        rows=rows,
-        total=total,
+        rows=found.rows,
+        total=found.total,
         query=query,
         shown=status,
-        page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+        page=found.page,
+        pages=found.pages,
         labels=service.STATUS_LABELS,
     )
 

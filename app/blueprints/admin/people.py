@@ -6,7 +6,7 @@ for anyone else its actions answer 404 and its page is read-only. Only an owner 
 
 from flask import abort, g, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.auth.policies import AREA_PEOPLE, AREA_STAFF, can_act_on, can_manage
@@ -26,6 +26,7 @@ from app.services import accounts
 from app.services.history import audit_history
 from app.web.htmx import done, render_form, render_page
 from app.web.input_guard import parse_id
+from app.web.paging import page_of
 from app.web.tenancy import get_scoped_or_404
 
 PER_PAGE = 50
@@ -40,45 +41,30 @@ def people():
     form = PeopleSearchForm(request.args)
     query = (form.q.data or "").strip() if form.validate() else ""
     kind = form.kind.data if form.kind.data in dict(form.kind.choices) else "all"
-    page = parse_id(request.args.get("page", "1")) or 1
     criteria = [User.agency_id == g.agency.id, User.is_active.is_(kind != "inactive")]
     if kind == "portal":
         criteria.append(User.role == Role.PORTAL)
     elif kind == "staff":
         criteria.append(User.role == Role.STAFF)
     if query:
-        pattern = f"%{query}%"
-        criteria.append(
-            or_(
-                User.first_name.ilike(pattern),
-                User.last_name.ilike(pattern),
-                (User.first_name + " " + User.last_name).ilike(pattern),
-                User.organisation_name.ilike(pattern),
-                User.username.ilike(pattern),
-                User.email.ilike(pattern),
-            )
-        )
-    rows = db.session.execute(
-        select(User, func.count().over().label("total"))
+        criteria.append(accounts.search_criterion(query))
+    found = page_of(
+        select(User)
         .where(*criteria)
         .options(selectinload(User.links).selectinload(ClientLink.client))
-        .order_by(User.role.desc(), User.last_name, User.first_name, User.id)
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    ).all()
-    if page > 1 and not rows:
-        abort(404)
-    total = rows[0].total if rows else 0
+        .order_by(User.role.desc(), User.last_name, User.first_name, User.id),
+        PER_PAGE,
+    )
     return render_page(
         "admin/people.html",
         fragment="admin/_people_list.html",
         form=form,
-        users=[row[0] for row in rows],
-        total=total,
+        users=[row[0] for row in found.rows],
+        total=found.total,
         query=query,
         kind=kind,
-        page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+        page=found.page,
+        pages=found.pages,
         labels=RELATIONSHIP_LABELS,
     )
 

@@ -6,18 +6,18 @@ owner). An agency keeps at least one active owner (`services.staff.LastOwner`, a
 
 from flask import abort, g, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from app.auth.policies import AREA_STAFF
 from app.blueprints.admin import area, bp
 from app.blueprints.admin.staff_forms import RemoveStaffForm, RoleForm, StaffSearchForm
-from app.extensions import db
 from app.i18n import _
 from app.models import User
 from app.models.statuses import Role
+from app.services import accounts
 from app.services import staff as service
 from app.web.htmx import done, render_page
-from app.web.input_guard import parse_id
+from app.web.paging import page_of
 from app.web.tenancy import get_scoped_or_404
 
 PER_PAGE = 50
@@ -28,41 +28,27 @@ def _staff_page(status: int = 200, error: str | None = None):
     form = StaffSearchForm(request.args)
     query = (form.q.data or "").strip() if form.validate() else ""
     show = form.show.data if form.show.data in ("active", "removed") else "active"
-    page = parse_id(request.args.get("page", "1")) or 1
     criteria = [User.agency_id == g.agency.id, User.role == Role.STAFF, User.is_active.is_(show == "active")]
     if query:
-        pattern = f"%{query}%"
-        criteria.append(
-            or_(
-                User.first_name.ilike(pattern),
-                User.last_name.ilike(pattern),
-                (User.first_name + " " + User.last_name).ilike(pattern),
-                User.username.ilike(pattern),
-                User.email.ilike(pattern),
-            )
-        )
-    rows = db.session.execute(
-        select(User, func.count().over().label("total"))
+        criteria.append(accounts.search_criterion(query))
+    found = page_of(
+        select(User)
         .where(*criteria)
-        .order_by(User.is_owner.desc(), User.last_name, User.first_name, User.id)
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    ).all()
-    if page > 1 and not rows:
-        abort(404)
-    total = rows[0].total if rows else 0
+        .order_by(User.is_owner.desc(), User.last_name, User.first_name, User.id),
+        PER_PAGE,
+    )
     return render_page(
         "admin/staff.html",
         fragment="admin/_staff_list.html",
         status=status,
         error=error,
         form=form,
-        users=[row[0] for row in rows],
-        total=total,
+        users=[row[0] for row in found.rows],
+        total=found.total,
         query=query,
         show=show,
-        page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+        page=found.page,
+        pages=found.pages,
     )
 
 
