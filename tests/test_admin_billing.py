@@ -566,8 +566,6 @@ def test_the_statement_link_opens_on_last_month(client, issued):
 
 
 def test_the_admin_home_counts_what_needs_attention_in_one_statement(app, client, make, issued):
-    from app.models import Agency as AgencyModel
-
     set_columns(app, Invoice, issued.draft_id, due_on=date(2026, 11, 1))  # overdue
     from zoneinfo import ZoneInfo
 
@@ -578,9 +576,9 @@ def test_the_admin_home_counts_what_needs_attention_in_one_statement(app, client
         page = body(client.get("/admin/"))
     text = re.sub(r"\s+", " ", page)
     assert 'Invoices overdue</a> <span class="badge">1</span>' in text
-    assert 'Visits completed but not signed</a> <span class="badge">4</span>' in text
+    # (The unsigned count, of the last three months, is tested with dates relative to today in
+    # tests/test_admin_home.py; these visits are November 2026's.)
     assert re.search(r"Today(&#39;|')s visits without a caregiver</a> <span class=\"badge\">1</span>", text)
     assert len(statements) <= 10, statements
     overdue = body(client.get("/admin/invoices?state=overdue"))
     assert "ALP-1001" in overdue
-    assert AgencyModel
