@@ -1,26 +1,16 @@
 """Office forms for caregivers: their details, the photo, the list's search."""
 
 from flask_wtf.file import FileField
-from wtforms import EmailField, SearchField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import SearchField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
 
 from app.blueprints.admin.client_forms import EXTERNAL_ID
+from app.blueprints.admin.forms import ContactForm
 from app.i18n import _l
 from app.web.forms import Form
 
 
-class CaregiverForm(Form):
-    first_name = StringField(
-        _l("First name"), validators=[DataRequired(_l("Enter the first name.")), Length(max=100)]
-    )
-    last_name = StringField(
-        _l("Last name"), validators=[DataRequired(_l("Enter the last name.")), Length(max=100)]
-    )
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
-    email = EmailField(
-        _l("E-mail"),
-        validators=[Optional(), Email(_l("Enter an e-mail address like name@example.com.")), Length(max=254)],
-    )
+class CaregiverForm(ContactForm):
     bio = TextAreaField(
         _l("Short bio"),
         description=_l("Families read it on the “Who is coming today” card: a few friendly sentences."),

@@ -13,7 +13,7 @@ from app.auth.policies import AREA_PEOPLE
 from app.blueprints.admin import area, bp
 from app.blueprints.admin.caregiver_forms import CaregiverForm, CaregiverPhotoForm, CaregiverSearchForm
 from app.blueprints.admin.client_forms import ActiveForm
-from app.extensions import db
+from app.blueprints.admin.forms import external_id_taken
 from app.i18n import _
 from app.models import Caregiver, User
 from app.services import caregivers as service
@@ -65,20 +65,9 @@ def _details(form) -> dict:
 
 
 def _external_id_taken(form, caregiver_id=None) -> bool:
-    value = (form.external_id.data or "").strip()
-    if not value:
-        return False
-    other = db.session.scalar(
-        select(Caregiver.id).where(
-            Caregiver.agency_id == g.agency.id,
-            Caregiver.external_id == value,
-            Caregiver.id != (caregiver_id or 0),
-        )
+    return external_id_taken(
+        form, Caregiver, g.agency, _("Another caregiver already has this id."), caregiver_id
     )
-    if other is not None:
-        form.external_id.errors = [_("Another caregiver already has this id.")]
-        return True
-    return False
 
 
 @bp.route("/caregivers/new", methods=["GET", "POST"])

@@ -2,17 +2,17 @@
 
 from wtforms import (
     BooleanField,
-    EmailField,
     HiddenField,
     SearchField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from app.auth.policies import SECTIONS, allowed_sections
 from app.blueprints.admin.document_forms import CheckboxListField
+from app.blueprints.admin.forms import ContactForm
 from app.i18n import _, _l
 from app.models.client import REL_SELF, RELATIONSHIP_LABELS
 from app.services.family_access import SECTION_LABELS
@@ -23,18 +23,7 @@ EXTERNAL_ID = Regexp(
 )
 
 
-class ClientForm(Form):
-    first_name = StringField(
-        _l("First name"), validators=[DataRequired(_l("Enter the first name.")), Length(max=100)]
-    )
-    last_name = StringField(
-        _l("Last name"), validators=[DataRequired(_l("Enter the last name.")), Length(max=100)]
-    )
-    email = EmailField(
-        _l("E-mail"),
-        validators=[Optional(), Email(_l("Enter an e-mail address like name@example.com.")), Length(max=254)],
-    )
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+class ClientForm(ContactForm):
     address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=500)])
     external_id = StringField(
         _l("Id in your other software (optional)"),

@@ -23,6 +23,7 @@ from app.blueprints.admin.client_forms import (
     LinkPersonForm,
     NewClientForm,
 )
+from app.blueprints.admin.forms import external_id_taken
 from app.extensions import db
 from app.i18n import _
 from app.models import Client, ClientLink, DocumentCategory, User
@@ -85,18 +86,7 @@ def _details(form) -> dict:
 
 
 def _external_id_taken(form, client_id=None) -> bool:
-    value = (form.external_id.data or "").strip()
-    if not value:
-        return False
-    other = db.session.scalar(
-        select(Client.id).where(
-            Client.agency_id == g.agency.id, Client.external_id == value, Client.id != (client_id or 0)
-        )
-    )
-    if other is not None:
-        form.external_id.errors = [_("Another client already has this id.")]
-        return True
-    return False
+    return external_id_taken(form, Client, g.agency, _("Another client already has this id."), client_id)
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])

@@ -3,6 +3,7 @@
 from datetime import date
 
 from flask_wtf.file import FileField
+from sqlalchemy import select
 from wtforms import (
     BooleanField,
     EmailField,
@@ -30,6 +31,7 @@ from wtforms.validators import (
 )
 
 from app.auth.passwords import password_problems
+from app.extensions import db
 from app.i18n import _, _l
 from app.models.client import RELATIONSHIP_LABELS
 from app.models.statuses import RequestStatus, Role
@@ -40,7 +42,10 @@ from app.web.formatting import money
 from app.web.forms import DayField, Form, MoneyField, PeriodForm
 
 
-class PersonForm(Form):
+class ContactForm(Form):
+    """Name, e-mail and phone as every office form of a person asks them (people, clients,
+    caregivers, leads)."""
+
     first_name = StringField(
         _l("First name"), validators=[DataRequired(_l("Enter the first name.")), Length(max=100)]
     )
@@ -52,6 +57,24 @@ class PersonForm(Form):
         validators=[Optional(), Email(_l("Enter an e-mail address like name@example.com.")), Length(max=254)],
     )
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+
+
+def external_id_taken(form, model, agency, message, own_id=None) -> bool:
+    """Another row of `model` in the agency has the form's external id: the error goes beside it."""
+    value = (form.external_id.data or "").strip()
+    if not value:
+        return False
+    other = db.session.scalar(
+        select(model.id).where(
+            model.agency_id == agency.id, model.external_id == value, model.id != (own_id or 0)
+        )
+    )
+    if other is not None:
+        form.external_id.errors = [message]
+    return other is not None
+
+
+class PersonForm(ContactForm):
     organisation_name = StringField(
         _l("Organisation (optional)"),
         description=_l("For a payer that is a community, an insurer or a trust: shown instead of the name."),
@@ -108,14 +131,10 @@ class PersonForm(Form):
             raise ValidationError(problems[0])
 
 
-class PersonDetailsForm(Form):
+class PersonDetailsForm(ContactForm):
     """A person's details as the office edits them (the login name stays)."""
 
-    first_name = PersonForm.first_name
-    last_name = PersonForm.last_name
     organisation_name = PersonForm.organisation_name
-    email = PersonForm.email
-    phone = PersonForm.phone
 
 
 class PeopleSearchForm(Form):

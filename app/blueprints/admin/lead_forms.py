@@ -1,27 +1,17 @@
 """Office forms for client leads: details and status, assignment, notes, files, the list's search."""
 
 from flask_wtf.file import FileField
-from wtforms import EmailField, SearchField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import SearchField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
+from app.blueprints.admin.forms import ContactForm
 from app.i18n import _l
 from app.web.forms import Form
 
 STATUS_CHOICES = [("new", _l("New")), ("contacted", _l("Contacted")), ("lost", _l("Lost"))]
 
 
-class LeadForm(Form):
-    first_name = StringField(
-        _l("First name"), validators=[DataRequired(_l("Enter the first name.")), Length(max=100)]
-    )
-    last_name = StringField(
-        _l("Last name"), validators=[DataRequired(_l("Enter the last name.")), Length(max=100)]
-    )
-    email = EmailField(
-        _l("E-mail"),
-        validators=[Optional(), Email(_l("Enter an e-mail address like name@example.com.")), Length(max=254)],
-    )
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+class LeadForm(ContactForm):
     address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=500)])
     notes = TextAreaField(
         _l("The enquiry"),
