@@ -114,32 +114,58 @@ def _empty_tables():
     db.session.commit()
 
 
+@contextmanager
+def _rolled_back(app):
+    """Bind every session of the app (factories, requests, the outbox) to one connection inside a
+    transaction, and roll it back at the end."""
+    with app.app_context():
+        engine = db.engines[None]
+        connection = engine.connect()
+        outer = connection.begin()
+        if engine.dialect.name == "sqlite":
+            # pysqlite's own transaction handling breaks SAVEPOINT: begin by hand instead.
+            connection.connection.dbapi_connection.isolation_level = None
+            connection.exec_driver_sql("BEGIN")
+        db.engines[None] = connection
+    try:
+        yield connection
+    finally:
+        with app.app_context():
+            db.engines[None] = engine
+        outer.rollback()
+        if engine.dialect.name == "sqlite":
+            connection.connection.dbapi_connection.isolation_level = ""
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def module_rows(app):
+    """For a module whose tests all read the same rows (the route walks): module-scoped fixtures
+    that take this one build them once inside a transaction, and each test of the module rolls
+    back to a savepoint of it. Yields the app."""
+    with _rolled_back(app) as connection:
+        app.extensions["module_connection"] = connection
+        try:
+            yield app
+        finally:
+            del app.extensions["module_connection"]
+
+
 @pytest.fixture(autouse=True)
 def _isolated(request, app):
     if request.node.get_closest_marker("commits") or "live_server" in request.fixturenames:
         yield
         with app.app_context():
             _empty_tables()
-    else:
-        with app.app_context():
-            engine = db.engines[None]
-            connection = engine.connect()
-            outer = connection.begin()
-            if engine.dialect.name == "sqlite":
-                # pysqlite's own transaction handling breaks SAVEPOINT: begin by hand instead.
-                connection.connection.dbapi_connection.isolation_level = None
-                connection.exec_driver_sql("BEGIN")
-            # Every session of the test (factories, requests, the outbox) binds to this connection.
-            db.engines[None] = connection
+    elif "module_connection" in app.extensions:
+        savepoint = app.extensions["module_connection"].begin_nested()
         try:
             yield
         finally:
-            with app.app_context():
-                db.engines[None] = engine
-            outer.rollback()
-            if engine.dialect.name == "sqlite":
-                connection.connection.dbapi_connection.isolation_level = ""
-            connection.close()
+            savepoint.rollback()
+    else:
+        with _rolled_back(app):
+            yield
     limiter.reset()
 
 
@@ -268,6 +294,10 @@ def make(app):
 
 @pytest.fixture
 def world(make):
+    return build_world(make)
+
+
+def build_world(make):
     """Two agencies, each with staff and a client; agency A also has a family around its client."""
     a = make.agency("alpha", HOST_A, is_default=True)
     b = make.agency("beta", HOST_B)

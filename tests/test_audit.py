@@ -167,3 +167,22 @@ def test_an_agency_writing_its_chain_does_not_hold_up_another(app, world):
         session.rollback()
     assert chain_of(app, world.a.id) == []
     assert len(chain_of(app, world.b.id)) == 1
+
+
+def test_events_of_a_rolled_back_savepoint_are_not_written_and_released_ones_are(app, world):
+    with in_app(app) as session:
+        audit.record("kept.outer", actor=None, agency_id=world.a.id)
+        released = session.begin_nested()
+        audit.record("kept.released", actor=None, agency_id=world.a.id)
+        dropped = session.begin_nested()
+        audit.record("dropped.inner", actor=None, agency_id=world.a.id)
+        inner_released = session.begin_nested()
+        audit.record("dropped.released_inside_a_rollback", actor=None, agency_id=world.a.id)
+        inner_released.commit()
+        dropped.rollback()
+        released.commit()
+        session.commit()
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.agency_id == world.a.id).order_by(AuditEvent.id)
+        ).all()
+    assert actions == ["kept.outer", "kept.released"]

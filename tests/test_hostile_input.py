@@ -23,7 +23,7 @@ from app.extensions import limiter
 from app.models import ScheduleRequest, User, utcnow
 from app.web.input_guard import MAX_ID
 from app.web.tenancy import enter_request_scope, get_scoped_or_404, leave_request_scope
-from tests.conftest import HOST_A, PASSWORD, csrf_token, get_one, login
+from tests.conftest import HOST_A, PASSWORD, Factory, build_world, csrf_token, get_one, login
 from tests.test_routes import (
     _MAP_APP,
     ADMIN_BLUEPRINTS,
@@ -37,6 +37,13 @@ from tests.test_routes import (
     _rules,
     _sign_in,
 )
+
+
+@pytest.fixture(scope="module")
+def world(module_rows):
+    """The conftest world, built once for the module's walks (each test rolls back to it)."""
+    return build_world(Factory(module_rows))
+
 
 ADDRESS_REFUSED = "The web address contains an invisible control character (such as a NUL byte)."
 FORM_REFUSED = "The form contains an invisible control character (such as a NUL byte) that cannot be stored."

@@ -53,7 +53,7 @@ from app.models import (
 )
 from app.services import storage
 from app.web.access import AGENCY_FREE_ENDPOINTS
-from tests.conftest import HOST_A, csrf_token, get_one, in_app, login
+from tests.conftest import HOST_A, Factory, build_world, csrf_token, get_one, in_app, login
 
 # Widening this list must be a deliberate change: the views marked @public must be exactly these.
 PUBLIC = {
@@ -405,16 +405,23 @@ def build_graph(app, agency, client, portal_user, staff) -> dict[str, int]:
     return ids
 
 
-@pytest.fixture
-def graphs(make, world):
+@pytest.fixture(scope="module")
+def world(module_rows):
+    """The conftest world, built once for the module's hundreds of walks (each rolls back to it)."""
+    return build_world(Factory(module_rows))
+
+
+@pytest.fixture(scope="module")
+def graphs(module_rows, world):
     """Objects for Margaret (signed in), Harold (same agency, other client) and Alice (agency B)."""
-    agency_a = get_one(make.app, Agency, id=world.a.id)
+    app = module_rows
+    agency_a = get_one(app, Agency, id=world.a.id)
     agency_a.payment_gateway = "stripe"  # so a pay page exists for Margaret's own invoice
-    make.save(agency_a)
+    Factory(app).save(agency_a)
     return {
-        "own": build_graph(make.app, world.a, world.client_a, world.margaret, world.staff_a),
-        "other_client": build_graph(make.app, world.a, world.client_a2, world.harold, world.staff_a),
-        "other_agency": build_graph(make.app, world.b, world.client_b, world.alice, world.staff_b),
+        "own": build_graph(app, world.a, world.client_a, world.margaret, world.staff_a),
+        "other_client": build_graph(app, world.a, world.client_a2, world.harold, world.staff_a),
+        "other_agency": build_graph(app, world.b, world.client_b, world.alice, world.staff_b),
     }
 
 

@@ -24,7 +24,7 @@ from app.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 7_471_001  # advisory-lock class for the audit chains; the agency id is the key
-_QUEUE = "audit.queued"  # key in Session.info: the events this transaction will write
+_QUEUE = "audit.queued"  # key in Session.info: [transaction, event] pairs this session will write
 _ORIGIN = "audit.origin"  # key in Session.info: the address the request came from
 
 
@@ -85,15 +85,22 @@ def record(action: str, *, actor, target=None, client_id=None, agency_id=None, *
     )
     if not session.in_transaction():
         session.begin()  # the event belongs to a transaction, so a rollback drops it
-    session.info.setdefault(_QUEUE, []).append(audit_event)
+    # Kept with the innermost transaction: rolling back a savepoint drops the events made in it.
+    innermost = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_QUEUE, []).append([innermost, audit_event])
     return audit_event
 
 
 @event.listens_for(Session, "before_commit")
 def _write_queued_events(session: Session) -> None:
     if session.in_nested_transaction():
-        return  # a savepoint's release; the outermost commit writes the events
-    queued = session.info.pop(_QUEUE, None)
+        # A savepoint's release: its events now stand or fall with the enclosing transaction.
+        released = session.get_nested_transaction()
+        for entry in session.info.get(_QUEUE, ()):
+            if entry[0] is released:
+                entry[0] = released.parent
+        return
+    queued = [audit_event for _transaction, audit_event in session.info.pop(_QUEUE, ())]
     if not queued:
         return
     session.flush()  # the transaction's own changes first: the chains are locked for the audit insert only
@@ -114,6 +121,9 @@ def _write_queued_events(session: Session) -> None:
 def _drop_unwritten_events(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_QUEUE, None)  # rolled back (a commit has written them already)
+    elif queue := session.info.get(_QUEUE):
+        # Events still kept with a savepoint that has ended were not released: it rolled back.
+        queue[:] = [entry for entry in queue if entry[0] is not transaction]
 
 
 def _lock_chains(session: Session, agency_ids: set[int | None]) -> None:

@@ -27,8 +27,9 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
 from app.i18n import _
-from app.models import Agency, Client, Invoice, InvoiceLine, Payment, Task, User, Visit, VisitTask
+from app.models import Agency, Client, ClientLink, Invoice, InvoiceLine, Payment, Task, User, Visit, VisitTask
 from app.models.base import utcnow
+from app.models.client import REL_PAYER
 from app.models.statuses import InvoiceStatus, TaskStatus, VisitStatus
 from app.services import audit
 from app.services.calendar import day_bounds
@@ -302,6 +303,18 @@ def discard_draft(invoice: Invoice, actor: User) -> None:
     db.session.flush()
 
 
+def is_payer_of(client_id: int, user_id: int) -> bool:
+    return db.session.scalar(
+        select(
+            exists().where(
+                ClientLink.client_id == client_id,
+                ClientLink.user_id == user_id,
+                ClientLink.relationship_kind == REL_PAYER,
+            )
+        )
+    )
+
+
 def take_invoice_number(agency: Agency) -> str:
     """The agency's next invoice number, counted up in the database (row-locked until commit)."""
     number = db.session.execute(
@@ -323,6 +336,11 @@ def issue(agency: Agency, invoice: Invoice, actor: User, *, notify: bool = True,
         raise BillingRefused(_("This invoice is not the agency's."))
     if not invoice.lines or invoice.total_cents <= 0:
         raise BillingRefused(_("An invoice needs at least one line and a total above zero."))
+    if invoice.billed_to_id is not None and not is_payer_of(invoice.client_id, invoice.billed_to_id):
+        # The payer's access was removed after the draft named them.
+        raise BillingRefused(
+            _("The person this draft is billed to is no longer the client's payer: choose who is billed.")
+        )
     invoice.number = take_invoice_number(agency)
     invoice.status = InvoiceStatus.ISSUED
     invoice.issued_at = when or utcnow()
