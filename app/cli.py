@@ -116,7 +116,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--weeks", default=8, show_default=True, type=click.IntRange(1, 104))
     def visits_generate(weeks):
         """Generate every agency's weekly patterns ahead (idempotent: what exists is not redone)."""
-        from app.services.schedule_requests import agency_today
         from app.services.visit_series import generate_ahead
         from app.tenancy import agency_scope
 
@@ -125,7 +124,7 @@ def register_cli(app: Flask) -> None:
         total = 0
         for agency in agencies:
             with agency_scope(agency):
-                created = generate_ahead(agency, agency_today(agency), weeks)
+                created = generate_ahead(agency, agency.today(), weeks)
                 db.session.commit()
             total += created
             if created:

@@ -565,6 +565,18 @@ def test_the_statement_link_opens_on_last_month(client, issued):
     assert page.status_code == 200 and "Balance due" in body(page) and "error" not in body(page)
 
 
+def test_the_client_and_payer_pages_link_their_statements(client, billing):
+    staff(client, billing)
+    statement = "/admin/invoices/statement"
+    assert f'href="{statement}?client={billing.client_a.id}"' in body(
+        client.get(f"/admin/clients/{billing.client_a.id}")
+    )
+    assert f'href="{statement}?payer={billing.robert.id}"' in body(
+        client.get(f"/admin/people/{billing.robert.id}")
+    )
+    assert statement not in body(client.get(f"/admin/people/{billing.susan.id}"))  # not a payer
+
+
 def test_the_admin_home_counts_what_needs_attention_in_one_statement(app, client, make, issued):
     set_columns(app, Invoice, issued.draft_id, due_on=date(2026, 11, 1))  # overdue
     from zoneinfo import ZoneInfo

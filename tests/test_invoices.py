@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from app.auth import policies
-from app.models import AuditEvent, ClientLink, Conversation, InvoiceLine, Payment, utcnow
-from tests.conftest import in_app, login, recorded_sql
+from app.models import AuditEvent, ClientLink, Conversation, InvoiceLine, Payment, User, utcnow
+from tests.conftest import in_app, login, recorded_sql, set_columns
 
 
 def pdf_text(data: bytes) -> str:
@@ -411,3 +411,39 @@ def test_who_may_question_an_invoice(world, bills):
     assert not policies.can_question_invoice(link("payer"), mine)  # not billed to this payer
     assert policies.can_question_invoice(link("payer"), bills.robert_a)
     assert not policies.can_question_invoice(link("self"), bills.draft)
+
+
+def test_payment_methods_are_named_in_the_readers_language(app, client, world, bills):
+    set_columns(app, User, world.margaret.id, language="es")
+    login(client, "margaretjones")
+    page = html_of(client.get(f"/invoices/{bills.outstanding.id}"))
+    assert "Tarjeta" in page and "Card" not in page
+    paid = client.get(f"/invoices/{bills.paid.id}.pdf")
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(paid.data)).pages)
+    assert "Cheque" in text and "Check" not in text
+
+
+def test_a_payers_dashboard_lists_the_five_most_recent_billed_to_them_for_every_client(
+    client, make, world, bills
+):
+    now = utcnow()
+    make.invoice(
+        world.client_a2,
+        "INV-R3",
+        1000,
+        billed_to=world.robert,
+        status="paid",
+        paid_cents=1000,
+        issued_at=now - timedelta(days=1),
+    )
+    for n in range(4):  # older ones, the oldest of which falls off the five
+        make.invoice(
+            world.client_a, f"INV-OLD{n}", 500, billed_to=world.robert, issued_at=now - timedelta(days=40 + n)
+        )
+    login(client, "robertjones")
+    html = html_of(client.get(f"/dashboard?client={world.client_a.id}"))
+    shown = re.findall(r">(INV-[A-Z0-9]+)</a>", html)
+    assert shown == ["INV-R3", "INV-R2", "INV-R1", "INV-OLD0", "INV-OLD1"], "newest first, five, paid too"
+    assert "Harold Smith" in html and "Margaret Jones" in html and "Paid" in html
+    assert "6 outstanding" in html  # R1, R2 and the four old ones; not the paid R3
+    assert "INV-1002" not in html and "INV-H1" not in html  # not billed to him

@@ -127,8 +127,8 @@ def test_office_keeps_a_zone_outside_the_list(client, world, app):
 # --- outstanding invoices on the dashboard --------------------------------------------------------
 
 
-def tile(html: str) -> str:
-    start = html.index("Outstanding invoices")
+def tile(html: str, heading="Outstanding invoices") -> str:
+    start = html.index(heading)
     return html[start : html.index("</section>", start)]
 
 
@@ -145,7 +145,7 @@ def test_dashboard_lists_only_outstanding_invoices(client, world, make):
     assert '<span class="badge">2</span>' in html and "$60.00" in html and "Paid" not in html
 
 
-def test_a_payer_sees_the_five_most_recent_outstanding(client, world, make):
+def test_a_payer_sees_the_five_most_recent_and_how_many_are_outstanding(client, world, make):
     now = utcnow()
     for n in range(1, 8):
         make.invoice(world.client_a, f"R-{n}", billed_to=world.robert, issued_at=now - timedelta(days=10 - n))
@@ -154,9 +154,9 @@ def test_a_payer_sees_the_five_most_recent_outstanding(client, world, make):
     )
     make.invoice(world.client_a, "C-1", issued_at=now)  # billed to Margaret herself
     login(client, "robertjones")
-    html = tile(page(client, f"/dashboard?client={world.client_a.id}"))
-    assert re.findall(r">([RC]-\d)</a>", html) == ["R-7", "R-6", "R-5", "R-4", "R-3"]
-    assert '<span class="badge">7</span>' in html
+    html = tile(page(client, f"/dashboard?client={world.client_a.id}"), "Invoices billed to you")
+    assert re.findall(r">([RC]-\d)</a>", html) == ["R-8", "R-7", "R-6", "R-5", "R-4"]  # the paid one too
+    assert '<span class="badge" title="Outstanding">7</span>' in html and "7 outstanding" in html
 
 
 def test_no_outstanding_invoice_says_so(client, world, make):

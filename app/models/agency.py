@@ -1,6 +1,7 @@
 """Agencies are the tenants: one deployment serves many, each found from the request host."""
 
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -56,6 +57,14 @@ class Agency(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The office's time zone: what "today", a day's bounds and a typed time mean."""
+        return ZoneInfo(self.time_zone)
+
+    def today(self) -> date:
+        return utcnow().astimezone(self.zone).date()
 
     def __repr__(self) -> str:
         return f"<Agency {self.slug}>"

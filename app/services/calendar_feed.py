@@ -13,7 +13,6 @@ tasks, notes or anything from the care plan. The words are in the subscriber's l
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 from sqlalchemy import select
@@ -161,7 +160,7 @@ def build_calendar(agency: Agency, visits: list[Visit], several_clients: bool) -
     # DTSTAMP follows the visit's last change (not "now"), so an unchanged schedule gives a
     # byte-identical feed and a polling phone gets 304 Not Modified.
     domain = _uid_domain(agency)
-    zone = ZoneInfo(agency.time_zone)
+    zone = agency.zone
     for visit in visits:
         event = Event()
         event.add("uid", f"visit-{visit.id}@{domain}")

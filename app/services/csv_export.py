@@ -84,7 +84,7 @@ def visit_rows(agency, first: date, last: date):
     """The visits starting between the local days `first` and `last` (both included), in time
     order: two statements, read together (visits, and their task names in the same order). The
     statements are built now and run when the rows are read (after the request's commit)."""
-    zone = ZoneInfo(agency.time_zone)
+    zone = agency.zone
     start, end = visit_range(first, last, zone)
     carer = aliased(Caregiver)
     window = (Visit.agency_id == agency.id, Visit.starts_at >= start, Visit.starts_at < end)
@@ -183,7 +183,7 @@ def lead_rows(agency):
         .order_by(ClientLead.created_at.desc(), ClientLead.id.desc())
         .execution_options(yield_per=YIELD)
     )
-    return _lead_stream(query, ZoneInfo(agency.time_zone))
+    return _lead_stream(query, agency.zone)
 
 
 def _lead_stream(query, zone):

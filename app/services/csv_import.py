@@ -25,8 +25,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -309,15 +308,6 @@ def _apply_people(agency, actor, kind, plan) -> None:
 # --- visits ---------------------------------------------------------------------------------------------
 
 
-def _local(day: date, clock: time, zone: ZoneInfo) -> datetime | None:
-    """The UTC instant of a local wall time; None when the clocks skip it (spring forward)."""
-    local = datetime.combine(day, clock, tzinfo=zone)
-    instant = local.astimezone(UTC)
-    if instant.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
-        return None
-    return instant
-
-
 def _clock(number, cells, name, errors) -> time | None:
     match = CLOCK.fullmatch(cells.get(name, ""))
     if match and int(match[1]) < 24 and int(match[2]) < 60:
@@ -342,7 +332,7 @@ def _day(number, cells, errors) -> date | None:
 
 
 def _plan_visits(agency, header, rows, errors) -> list[_Change]:
-    zone = ZoneInfo(agency.time_zone)
+    zone = agency.zone
     tasks_by_name = {}
     for task in db.session.scalars(
         select(Task).where(Task.agency_id == agency.id, Task.is_active.is_(True)).order_by(Task.id)
@@ -365,9 +355,9 @@ def _plan_visits(agency, header, rows, errors) -> list[_Change]:
         end = _clock(number, cells, "end", errors)
         values = {}
         if day and start and end:
-            starts_at = _local(day, start, zone)
+            starts_at = visits.local_moment(zone, day, start)
             ends_day = day + timedelta(days=1) if end < start else day
-            ends_at = _local(ends_day, end, zone)
+            ends_at = visits.local_moment(zone, ends_day, end)
             if start == end:
                 errors.append(RowError(number, "end", _("The visit must end after it starts.")))
             elif starts_at is None:

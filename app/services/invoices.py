@@ -19,7 +19,6 @@ message for the person who asked.
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from sqlalchemy import and_, exists, func, select, update
@@ -83,7 +82,7 @@ def line_amount(minutes: int, rate_cents: int) -> int:
 
 
 def _local_bounds(agency: Agency, start: date, end: date) -> tuple[datetime, datetime]:
-    return day_bounds(ZoneInfo(agency.time_zone), start, end)
+    return day_bounds(agency.zone, start, end)
 
 
 def _already_billed():
@@ -145,7 +144,7 @@ def unbilled_count(agency: Agency, client: Client, start: date, end: date) -> in
 
 
 def visit_description(agency: Agency, visit: Visit) -> str:
-    day = visit.starts_at.astimezone(ZoneInfo(agency.time_zone)).date()
+    day = visit.starts_at.astimezone(agency.zone).date()
     return f"Care visit {format_date(day, 'EEE MMM d, y', locale='en_US')}"
 
 
@@ -345,7 +344,7 @@ def issue(agency: Agency, invoice: Invoice, actor: User, *, notify: bool = True,
     invoice.status = InvoiceStatus.ISSUED
     invoice.issued_at = when or utcnow()
     if invoice.due_on is None:
-        issued_day = invoice.issued_at.astimezone(ZoneInfo(agency.time_zone)).date()
+        issued_day = invoice.issued_at.astimezone(agency.zone).date()
         invoice.due_on = issued_day + timedelta(days=agency.payment_terms_days)
     db.session.flush()
     audit.record(
@@ -508,7 +507,7 @@ def statement(
     check_period(start, end)
     if (client is None) == (payer is None):
         raise ValueError("a statement is for a client or for a payer")
-    zone = ZoneInfo(agency.time_zone)
+    zone = agency.zone
     begins, ends = _local_bounds(agency, start, end)
     whose = Invoice.client_id == client.id if client is not None else Invoice.billed_to_id == payer.id
     billed = and_(

@@ -26,7 +26,6 @@ from app.models import (
 from app.models.statuses import RequestStatus, Role, VisitStatus
 from app.services import family_access, messages
 from app.services.calendar import day_bounds
-from app.services.schedule_requests import agency_zone
 
 
 @dataclass
@@ -76,7 +75,7 @@ def unsigned_criterion(agency: Agency):
 
 
 def attention(agency: Agency, today: date) -> Attention:
-    zone = agency_zone(agency)
+    zone = agency.zone
     begins, ends = day_bounds(zone, today, today)
     recent, _ = day_bounds(zone, unsigned_since(today), today)
     row = db.session.execute(

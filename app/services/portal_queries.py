@@ -17,7 +17,9 @@ from app.models import (
     Visit,
     utcnow,
 )
+from app.models.client import REL_PAYER
 from app.models.statuses import VisitStatus
+from app.services.invoice_listing import invoice_page
 
 # All the rows a query matches, counted before its LIMIT: the count and the first few in one query.
 _TOTAL = func.count().over().label("total")
@@ -53,10 +55,18 @@ def upcoming_visits(client_ids: list[int], limit: int = 5) -> tuple[int, list[Vi
 
 def invoices_summary(access: PortalAccess, client_id: int, limit: int = 5) -> tuple[int, list[Invoice]]:
     """How many invoices this user may see for the client are outstanding (issued, not fully
-    paid), and the most recent `limit` of them."""
+    paid), and the most recent `limit` of those.
+
+    A payer's dashboard is about what is billed to them: the count and the `limit` most recent
+    invoices, paid or not, for every client they pay for (each with its client loaded)."""
     link = access.link(client_id)
     if link is None or not link_allows(link, INVOICES):
         return 0, []
+    if link.relationship_kind == REL_PAYER:
+        page = invoice_page(
+            access.invoices_criterion(), 1, per_page=limit, options=(joinedload(Invoice.client),)
+        )
+        return page.outstanding, page.invoices
     outstanding = and_(access.invoices_criterion(client_id), Invoice.is_outstanding)
     rows = db.session.execute(
         select(Invoice, _TOTAL)

@@ -7,7 +7,6 @@ tasks and notes stay in the portal (no health information in e-mail). Nothing he
 """
 
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import case, exists, or_, select
@@ -29,14 +28,6 @@ STATUS_LABELS = {
     RequestStatus.DECLINED: _l("Declined"),
 }
 STAFF_NOTE_MAX = 2000
-
-
-def agency_zone(agency: Agency) -> ZoneInfo:
-    return ZoneInfo(agency.time_zone)
-
-
-def agency_today(agency: Agency) -> date:
-    return utcnow().astimezone(agency_zone(agency)).date()
 
 
 def offered_caregivers(client) -> list[Caregiver]:
@@ -86,7 +77,7 @@ def create_request(
     notes: str | None = None,
 ) -> ScheduleRequest:
     """Store a request (times given in the agency's time zone), audit it and tell the office."""
-    zone = agency_zone(agency)
+    zone = agency.zone
     tasks = []
     if task_ids:
         tasks = db.session.scalars(

@@ -22,7 +22,6 @@ from app.models.base import utcnow
 from app.models.statuses import TaskStatus, VisitStatus
 from app.services import audit
 from app.services import visits as visit_service
-from app.services.schedule_requests import agency_zone
 
 GENERATE_WEEKS = 8
 MAX_MINUTES = 24 * 60
@@ -129,7 +128,7 @@ def generate(agency, actor, series: VisitSeries, today: date, weeks: int = GENER
     """Generate the series' visits from where it stopped (or today / its first day) up to `weeks`
     ahead; running it again creates nothing new."""
     outcome = Outcome()
-    zone = agency_zone(agency)
+    zone = agency.zone
     until = _horizon(series, today, weeks)
     start = max(series.first_day, today)
     if series.generated_until is not None:
@@ -267,7 +266,7 @@ def change_future(
     series.tasks = tasks
     db.session.flush()
 
-    zone = agency_zone(agency)
+    zone = agency.zone
     weekday_set = set(weekday_list(days))
     reason = _("Series changed")
     task_plan = [visit_service.TaskDone(task_id=t.id, status=TaskStatus.PLANNED) for t in tasks]
@@ -340,7 +339,7 @@ def end_series(agency, actor, series: VisitSeries, from_day: date, reason: str) 
         raise SeriesRefused(_("This pattern is not the agency's."))
     if not reason:
         raise SeriesRefused(_("Say why the visits end."))
-    zone = agency_zone(agency)
+    zone = agency.zone
     outcome = Outcome()
     begins = datetime.combine(from_day, time.min, zone)
     for visit in future_visits(series):

@@ -8,7 +8,7 @@ catches a race after that.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -140,8 +140,6 @@ def cancel_visit(agency, actor, visit: Visit, reason: str) -> None:
 
 def local_moment(zone, day, at) -> datetime | None:
     """`day` at local time `at` in `zone`, in UTC; None for a time the clocks skip (DST gap)."""
-    from datetime import UTC
-
     naive = datetime.combine(day, at)
     moment = naive.replace(tzinfo=zone)
     if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:

@@ -25,6 +25,7 @@ from markupsafe import Markup, escape
 
 from app.models.visit import VISIT_STATUS_LABELS
 from app.services.calendar import WEEK_START
+from app.services.payments import METHOD_LABELS
 from app.web.zones import zone_label
 
 # Named styles → CLDR date patterns (https://unicode.org/reports/tr35/tr35-dates.html), per language.
@@ -204,6 +205,10 @@ def visit_status(status: str) -> str:
     return str(VISIT_STATUS_LABELS.get(status, status.replace("_", " ").capitalize()))
 
 
+def payment_method(method: str) -> str:
+    return str(METHOD_LABELS.get(method, method.capitalize()))
+
+
 # A web address someone typed: http or https (any case), a host that starts with a letter, a digit
 # or "[" (an IPv6 address), then up to the next space, angle bracket, quote or bidirectional
 # control (which would let the shown address read differently from the link). Closing punctuation
@@ -242,6 +247,6 @@ def linkify(text: str | None) -> Markup:
 
 
 def init_formatting(app) -> None:
-    for function in (money, when, period_title, initials, visit_status, linkify):
+    for function in (money, when, period_title, initials, visit_status, payment_method, linkify):
         app.add_template_filter(function)
     app.add_template_global(zone_label)

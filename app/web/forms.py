@@ -127,7 +127,6 @@ class MoneyField(StringField):
 # --- days typed by a person ----------------------------------------------------------------------
 
 
-
 class DayField(DateField):
     """A calendar day (YYYY-MM-DD, the browser's date picker) between 2000 and 2099; an impossible
     date ("2026-02-30") or one outside those years gets a message beside the field."""

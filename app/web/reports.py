@@ -11,7 +11,6 @@ from app.services.calendar import day_bounds
 from app.services.invoice_listing import hours, pdf_filename
 from app.services.pdf import render_pdf
 from app.services.record_views import PAGE, PDF, SIGNED_VISIT, record_view
-from app.services.schedule_requests import agency_today, agency_zone
 from app.web.forms import PeriodForm
 from app.web.htmx import render_page
 
@@ -37,12 +36,12 @@ def signature_report(client, *, as_pdf: bool, template: str, fees=None, **extra)
         form = ReportPeriod(request.args)
         form.validate()
     else:
-        end = agency_today(g.agency).replace(day=1) - timedelta(days=1)  # last month
+        end = g.agency.today().replace(day=1) - timedelta(days=1)  # last month
         form = ReportPeriod(formdata=None, start=end.replace(day=1), end=end)
     context = {"client": client, "form": form, "report": None, "hours": hours, **extra}
     if form.errors:
         return render_page(template, status=422, **context)
-    begins, ends = day_bounds(agency_zone(g.agency), form.start.data, form.end.data)
+    begins, ends = day_bounds(g.agency.zone, form.start.data, form.end.data)
     context["report"] = signatures.report(g.agency, client.id, begins, ends, fees=fees)
     context["show_fees"] = fees is not None
     viewer, period = (

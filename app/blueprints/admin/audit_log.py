@@ -9,7 +9,6 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from flask import Response, g, request, stream_with_context
 from flask_login import current_user
@@ -106,10 +105,6 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(g.agency.time_zone)
-
-
 def _criteria(form: AuditFilterForm) -> list:
     """The filters as SQL on audit_events; the form has been validated (bad fields are ignored)."""
     criteria = [AuditEvent.agency_id == g.agency.id]
@@ -145,7 +140,7 @@ def _criteria(form: AuditFilterForm) -> list:
     start = form.start.data if not form.start.errors else None
     end = form.end.data if not (form.end.errors or form.start.errors) else None
     if start or end:
-        first, last = day_bounds(_zone(), start or date(2000, 1, 1), end or date(2099, 12, 31))
+        first, last = day_bounds(g.agency.zone, start or date(2000, 1, 1), end or date(2099, 12, 31))
         if start:
             criteria.append(AuditEvent.created_at >= first)
         if end:
@@ -245,7 +240,7 @@ def _audit_page(status: int = 200, verification: dict | None = None):
         first_page=before is None,
         filters=_filters(form),
         kinds=KINDS,
-        zone=_zone(),
+        zone=g.agency.zone,
         verification=verification,
     )
 
@@ -277,7 +272,7 @@ def audit_export():
     """The filtered log as CSV, streamed newest first (times in the agency's zone, ISO 8601)."""
     form = _filter_form()
     query = _events(_criteria(form), limit=None).execution_options(yield_per=500)  # built before the commit
-    zone = _zone()
+    zone = g.agency.zone
     audit.record("audit.exported", actor=current_user._get_current_object(), filters=_filters(form))
     header = [str(_("Number")), str(_("When")), str(_("Who")), str(_("What")), str(_("Event")),
               str(_("About")), str(_("Client")), str(_("From address"))]  # fmt: skip

@@ -10,7 +10,6 @@ invoice, its PDF or a statement is recorded like the portal's.
 """
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import abort, g, make_response, request, url_for
 from flask_login import current_user
@@ -42,7 +41,6 @@ from app.services.payments import PaymentRefused, stripe_checkout
 from app.services.payments.manual import record_manual_payment
 from app.services.pdf import render_pdf
 from app.services.record_views import INVOICE, PAGE, PDF, record_view
-from app.services.schedule_requests import agency_today
 from app.web.conflicts import EditConflict, check_version
 from app.web.formatting import money
 from app.web.forms import cents_text
@@ -82,7 +80,7 @@ def _search(text: str):
 @area(AREA_BILLING)
 def invoices_list():
     shown = request.args.get("state", "all")
-    filters = {**FILTERS, "overdue": office.overdue(agency_today(g.agency))}
+    filters = {**FILTERS, "overdue": office.overdue(g.agency.today())}
     if shown not in filters:
         shown = "all"
     query = (request.args.get("q") or "").strip()[:100]
@@ -172,7 +170,7 @@ def new_invoice():
         return render_page("admin/invoice_new.html", client=None, query=query, found=found)
     client = get_scoped_or_404(Client, request.values["client"])
     payers = _payers(client)
-    start, end = _last_month(agency_today(g.agency))
+    start, end = _last_month(g.agency.today())
     form = NewInvoiceForm(period_start=start, period_end=end)
     form.billed_to.choices = _bill_to_choices(client, payers)
     if form.validate_on_submit():
@@ -211,7 +209,7 @@ def client_rate(client_id):
     if form.validate_on_submit():
         invoices.set_client_rate(client, _staff(), form.hourly_rate.cents)
         return done(_("Hourly rate of %(client)s saved.", client=client.display_name), here)
-    start, end = _last_month(agency_today(g.agency))
+    start, end = _last_month(g.agency.today())
     invoice_form = NewInvoiceForm(formdata=None, period_start=start, period_end=end)
     invoice_form.billed_to.choices = _bill_to_choices(client, _payers(client))
     return render_page("admin/invoice_new.html", status=422, client=client, form=invoice_form, rate_form=form)
@@ -304,7 +302,7 @@ def _detail(invoice: Invoice, status: int = 200, refunding=None, **forms):
     lines = listing.invoice_lines(invoice)
     payments = listing.invoice_payments(invoice)
     payers = _payers(client) if invoice.status == InvoiceStatus.DRAFT else []
-    today = agency_today(g.agency)
+    today = g.agency.today()
     version = {"version": invoice.version}
     context = {
         "invoice": invoice,
@@ -453,7 +451,7 @@ def void_invoice(invoice_id):
 
 def _received_at(day):
     """Noon of the day in the agency's zone: a day typed by a person, not a moment."""
-    return datetime.combine(day, time(12), ZoneInfo(g.agency.time_zone))
+    return datetime.combine(day, time(12), g.agency.zone)
 
 
 @bp.route("/invoices/<int:invoice_id>/payments", methods=["POST"])
@@ -461,7 +459,7 @@ def _received_at(day):
 def record_payment(invoice_id):
     invoice = _invoice(invoice_id)
     check_version(invoice, request.form.get("version"), url_for("admin.invoice", invoice_id=invoice.id))
-    form = ManualPaymentForm(today=agency_today(g.agency), balance_cents=invoice.balance_cents)
+    form = ManualPaymentForm(today=g.agency.today(), balance_cents=invoice.balance_cents)
     if form.validate_on_submit():
         try:
             payment = record_manual_payment(
@@ -557,7 +555,7 @@ def _statement_subject():
 
 def _statement(as_pdf: bool):
     client, payer = _statement_subject()
-    start, end = _last_month(agency_today(g.agency))
+    start, end = _last_month(g.agency.today())
     if "start" in request.args:
         form = StatementForm(request.args)
         form.validate()

@@ -11,8 +11,7 @@ file in between. The rules are app/services/csv_import.py's.
 bounded range of local days (`?from=…&to=…`, the next 30 days by default, at most 400).
 """
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from flask import Response, g, request, stream_with_context, url_for
 from flask_login import current_user
@@ -119,7 +118,7 @@ def export_visits():
     export_form = VisitExportForm(request.args)
     if not export_form.validate():
         return _page(ImportForm(formdata=None), status=400, export_form=export_form)
-    first = export_form.first.data or datetime.now(ZoneInfo(g.agency.time_zone)).date()
+    first = export_form.first.data or g.agency.today()
     last = export_form.last.data or first + timedelta(days=csv_export.DEFAULT_DAYS - 1)
     if last < first or (last - first).days >= csv_export.MAX_DAYS:
         export_form.last.errors = [_("Export at most %(num)d days at a time.", num=csv_export.MAX_DAYS)]

@@ -13,7 +13,7 @@ from app.blueprints.admin import area, bp
 from app.i18n import _, _l
 from app.models import Invitation
 from app.models.statuses import InvitationStatus
-from app.services import family_access, schedule_requests
+from app.services import family_access
 from app.web.forms import Form
 from app.web.htmx import done, is_partial_request, render_page
 from app.web.tenancy import get_scoped_or_404
@@ -34,7 +34,7 @@ class InvitationDecisionForm(Form):
 
 def _context(**extra) -> dict:
     return {
-        "zone": schedule_requests.agency_zone(g.agency),
+        "zone": g.agency.zone,
         "status_labels": STATUS_LABELS,
         "relationship_words": family_access.RELATIONSHIP_WORDS,
         "section_words": family_access.section_words,

@@ -6,8 +6,6 @@ thread marks it read on purpose: that is what "the office has seen it" means, an
 the next family message mail the office again.
 """
 
-from zoneinfo import ZoneInfo
-
 from flask import g, request, url_for
 from flask_login import current_user
 
@@ -23,10 +21,6 @@ from app.web.tenancy import get_scoped_or_404
 
 SHOWS = ("open", "done", "all")
 PER_PAGE = 25
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(g.agency.time_zone)
 
 
 @bp.route("/messages")
@@ -53,7 +47,7 @@ def messages():
         pages=max(1, -(-total // PER_PAGE)),
         total=total,
         threads=threads,
-        zone=_zone(),
+        zone=g.agency.zone,
     )
 
 
@@ -67,7 +61,7 @@ def _thread_context(conversation: Conversation, form=None, done_form=None) -> di
         "before": before,
         "form": form or StaffReplyForm(formdata=None),
         "done_form": done_form or ThreadDoneForm(formdata=None),
-        "zone": _zone(),
+        "zone": g.agency.zone,
     }
 
 

@@ -20,7 +20,7 @@ from app.web.tenancy import get_scoped_or_404
 
 def _context(**extra) -> dict:
     return {
-        "zone": service.agency_zone(g.agency),
+        "zone": g.agency.zone,
         "status_labels": service.STATUS_LABELS,
         **extra,
     }

@@ -5,12 +5,11 @@ from flask import g
 from app.auth.policies import AREA_HOME
 from app.blueprints.admin import area, bp
 from app.services import office
-from app.services.schedule_requests import agency_today
 from app.web.htmx import render_page
 
 
 @bp.route("/")
 @area(AREA_HOME)
 def index():
-    counts = office.attention(g.agency, agency_today(g.agency))
+    counts = office.attention(g.agency, g.agency.today())
     return render_page("admin/index.html", counts=counts, cap=office.COUNT_CAP)

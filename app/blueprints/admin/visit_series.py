@@ -16,7 +16,6 @@ from app.models.base import utcnow
 from app.models.visit import VISIT_STATUS_LABELS
 from app.services import caregivers as caregiver_service
 from app.services import visit_series as service
-from app.services.schedule_requests import agency_today, agency_zone
 from app.web.conflicts import check_version
 from app.web.htmx import done, render_form, render_page
 from app.web.input_guard import parse_id
@@ -95,7 +94,7 @@ def new_series():
                     last_day=form.last_day.data,
                     caregiver_id=chosen[0],
                     task_ids=chosen[1],
-                    today=agency_today(g.agency),
+                    today=g.agency.today(),
                 )
             except service.SeriesRefused as refused:
                 form.last_day.errors = [str(refused)]
@@ -140,7 +139,7 @@ def _load(series_id):
 
 
 def _series_page(series, form=None, end_form=None, status=200, error=None):
-    zone = agency_zone(g.agency)
+    zone = g.agency.zone
     upcoming = db.session.scalars(
         select(Visit)
         .where(Visit.series_id == series.id, Visit.agency_id == g.agency.id, Visit.starts_at >= utcnow())
@@ -192,7 +191,7 @@ def series(series_id):
             last_day=form.last_day.data,
             caregiver_id=chosen[0],
             task_ids=chosen[1],
-            today=agency_today(g.agency),
+            today=g.agency.today(),
         )
     except service.SeriesRefused as refused:
         form.last_day.errors = [str(refused)]

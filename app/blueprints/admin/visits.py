@@ -3,7 +3,7 @@
 changing it (times, caregiver, tasks, note), marking it completed as the caregiver reported it, and
 cancelling it with a reason; a client's preferred caregivers. The request commits once."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import abort, g, request, url_for
 from flask_login import current_user
@@ -29,7 +29,6 @@ from app.services import caregivers as caregiver_service
 from app.services import office
 from app.services import visits as service
 from app.services.calendar import day_bounds
-from app.services.schedule_requests import agency_zone
 from app.web.conflicts import check_version
 from app.web.htmx import done, render_form, render_page
 from app.web.input_guard import parse_id
@@ -39,18 +38,12 @@ PER_PAGE = 50
 MAX_DAYS = 366
 
 
-def _today(zone) -> date:
-    from datetime import datetime
-
-    return datetime.now(zone).date()
-
-
 @bp.route("/visits")
 @area(AREA_VISITS)
 def visits():
     """One statement for the page whatever the number of visits (window count, joined names)."""
-    zone = agency_zone(g.agency)
-    today = _today(zone)
+    zone = g.agency.zone
+    today = g.agency.today()
     form = VisitFilterForm(request.args)
     valid = form.validate()
     unassigned = request.args.get("unassigned") == "1"
@@ -188,7 +181,7 @@ def _chosen_caregiver(form):
 @bp.route("/visits/new", methods=["GET", "POST"])
 @area(AREA_VISITS)
 def new_visit():
-    zone = agency_zone(g.agency)
+    zone = g.agency.zone
     form = VisitForm()
     clients = db.session.scalars(
         select(Client)
@@ -264,7 +257,7 @@ def _complete_form(visit, zone, formdata=None):
 def _visit_page(
     visit, cancel_form=None, error=None, status=200, form=None, complete_form=None, task_errors=None
 ):
-    zone = agency_zone(g.agency)
+    zone = g.agency.zone
     if form is not None and not form.tasks.choices:
         _task_choices(form, keep=[row.task for row in visit.tasks])
     outcomes = {row.task_id: (row.status, row.refusal_reason or "") for row in visit.tasks}
@@ -301,7 +294,7 @@ def visit(visit_id):
     if not form.validate_on_submit():
         return _visit_page(visit, form=form, status=422)
     check_version(visit, form.version.data)
-    times = _times(form, agency_zone(g.agency))
+    times = _times(form, g.agency.zone)
     caregiver_id = _chosen_caregiver(form)
     if not times or caregiver_id is False:
         return _visit_page(visit, form=form, status=422)
@@ -387,7 +380,7 @@ def _task_outcomes(visit) -> tuple[list, dict]:
 @area(AREA_VISITS)
 def complete_visit(visit_id):
     visit = get_scoped_or_404(Visit, visit_id)
-    zone = agency_zone(g.agency)
+    zone = g.agency.zone
     form = _complete_form(visit, zone, formdata=request.form)
     valid = form.validate_on_submit()
     outcomes, task_errors = _task_outcomes(visit)

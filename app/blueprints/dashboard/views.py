@@ -7,7 +7,7 @@ from app.auth import policies
 from app.blueprints.dashboard import bp
 from app.extensions import db
 from app.models import CarePlan, CarePlanTask
-from app.services import portal_queries
+from app.services import invoice_listing, portal_queries
 from app.services.calendar import who_is_coming_today
 from app.web.formatting import viewer_zone
 from app.web.htmx import render_page
@@ -50,6 +50,8 @@ def index():
         today=today,
         outstanding=outstanding,
         recent_invoices=recent_invoices,
+        invoice_state=invoice_listing.state_of,
+        invoice_state_labels=invoice_listing.STATE_LABELS,
         care_plan=care_plan,
         care_plan_tasks=care_plan_tasks,
         documents=portal_queries.document_counts(access, client.id),

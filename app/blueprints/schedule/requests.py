@@ -28,7 +28,7 @@ def _list_context() -> dict:
     return {
         "requests": service.requests_for_clients([c.id for c in clients]),
         "several_clients": len(clients) > 1,
-        "zone": service.agency_zone(g.agency),
+        "zone": g.agency.zone,
         "status_labels": service.STATUS_LABELS,
     }
 
@@ -58,7 +58,7 @@ def new_request():
     form = ScheduleRequestForm(
         caregivers=service.offered_caregivers(client),
         tasks=service.active_tasks(agency),
-        today=service.agency_today(agency),
+        today=agency.today(),
         horizon_days=agency.schedule_request_horizon_days,
     )
     if form.validate_on_submit():

@@ -22,7 +22,6 @@ from app.services import signatures
 from app.services.invoice_listing import hours
 from app.services.pdf import render_pdf
 from app.services.record_views import PDF, SIGNED_VISIT, record_view
-from app.services.schedule_requests import agency_zone
 from app.web.htmx import done, render_form, render_page
 from app.web.input_guard import parse_id
 from app.web.portal import get_portal_or_404, selected_client
@@ -127,7 +126,7 @@ def visit(visit_id):
 
 
 def _day(visit: Visit):
-    return visit.starts_at.astimezone(agency_zone(g.agency)).date()
+    return visit.starts_at.astimezone(g.agency.zone).date()
 
 
 def _drawing_uri(visit: Visit, current) -> str | None:

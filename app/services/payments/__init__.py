@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
+from app.i18n import _l
 from app.models import Agency, ClientLink, Invoice, Payment, User
 from app.models.base import utcnow
 from app.models.client import REL_SELF
@@ -24,7 +25,13 @@ from app.services import audit
 from app.services.links import AgencyHasNoAddress, agency_url
 from app.services.mail import queue_mail
 
-METHODS = ("card", "check", "transfer", "cash")
+METHOD_LABELS = {
+    "card": _l("Card"),
+    "check": _l("Check"),
+    "transfer": _l("Bank transfer"),
+    "cash": _l("Cash"),
+}
+METHODS = tuple(METHOD_LABELS)
 
 
 class PaymentRefused(ValueError):
