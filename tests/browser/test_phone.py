@@ -196,6 +196,25 @@ def test_no_sideways_scrolling_at_360(phone, js, family, app, artifacts, large_t
     assert_quiet_console(phone)
 
 
+def test_the_smallest_phone_320_px_fits_a_payer_of_two_clients(phone, js, family, make):
+    """The narrowest screen we promise: a payer's dashboard has the client picker and the table of
+    invoices with the client's name, the widest rows there are."""
+    make.invoice(family.client_a2, "INV-2026-00043", total_cents=987654, billed_to=family.robert)
+    make.invoice(family.client_a, "INV-2026-00044", total_cents=5000, billed_to=family.robert)
+    phone.set_viewport_size({"width": 320, "height": 640})
+    signed_in(phone, "robertjones", "/dashboard")
+    for path in (
+        "/dashboard",
+        f"/dashboard?client={family.client_a2.id}",
+        "/invoices",
+        "/messages",
+        "/profile/settings",
+    ):
+        phone.goto(path)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 320, (path, too_wide(phone))
+    assert_quiet_console(phone)
+
+
 def test_the_care_plan_fits_a_phone_in_large_text(phone, js, family, app):
     set_user(app, "margaretjones", large_text=True)
     signed_in(phone, "margaretjones", "/care-plan")
