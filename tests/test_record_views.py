@@ -276,3 +276,37 @@ def test_the_log_is_one_statement_whatever_its_size(app, client, world, number):
     assert len(log_queries) == 1, log_queries
     assert "JOIN users" in log_queries[0]
     assert len(statements) <= 10, statements
+
+
+# --- a form sent back with its errors shows the record again: that view is recorded too -----------
+
+
+def test_refused_forms_that_show_the_record_again_are_recorded_as_views(app, client, make, world):
+    from app.models import Agency, InvoiceLine, Signature
+    from tests.conftest import csrf_token, set_columns
+
+    set_columns(app, Agency, world.a.id, payment_gateway="stripe")
+    visit = make.visit(world.client_a, NOV_23_9AM_CHICAGO, status="completed")
+    invoice = make.invoice(world.client_a, "INV-7", 5000)
+    line = make.save(
+        InvoiceLine(agency_id=world.a.id, invoice_id=invoice.id, description="Visit", amount_cents=5000)
+    )
+    login(client, "margaretjones")
+    token = csrf_token(client, "/password/change")  # a page that records nothing
+    refused = {
+        (SIGNED_VISIT, visit.id): (f"/signatures/{visit.id}", {"typed_name": "Somebody Else"}),
+        (INVOICE, invoice.id): (f"/invoices/{invoice.id}/lines/{line.id}/question", {"body": ""}),
+        ("pay", invoice.id): (f"/invoices/{invoice.id}/pay", {"amount": "1e309"}),
+    }
+    for (kind, target), (path, data) in refused.items():
+        before = len(views(app))
+        response = client.post(path, data={**data, "csrf_token": token})
+        assert response.status_code == 422, path
+        [event] = views(app)[before:]
+        assert (event.details["kind"], event.target_id) == ("invoice" if kind == "pay" else kind, target), (
+            path
+        )
+    assert get_one(app, Signature, visit_id=visit.id) is None  # nothing of the refused signing is kept
+    before = len(views(app))
+    assert client.get(f"/invoices/{invoice.id}/pay").status_code == 200  # the balance, before paying
+    assert [e.target_id for e in views(app)[before:]] == [invoice.id]

@@ -9,7 +9,9 @@ request, the page otherwise — and one way to answer each outcome.
 - `redirect_page(to)`: send the browser elsewhere without a change to report.
 """
 
-from flask import current_app, flash, make_response, redirect, render_template, request
+from flask import current_app, flash, g, make_response, redirect, render_template, request
+
+from app.extensions import db
 
 
 def is_partial_request() -> bool:
@@ -42,6 +44,15 @@ def render_form(template: str, fragment: str | None = None, **context):
     """A form page: 200 when it is first shown, 422 when a submitted form comes back with errors."""
     status = 422 if request.method == "POST" else 200
     return render_page(template, fragment=fragment, status=status, **context)
+
+
+def record_view_of_refused(record_view) -> None:
+    """For an error answer that shows a care or money record again (a form sent back with its
+    errors): drop what the refused request changed, then record the view, which the request keeps
+    (an error answer otherwise keeps nothing). Call it once the answer is rendered."""
+    db.session.rollback()
+    record_view()
+    g.keep_changes = True
 
 
 def done(message: str | None, to: str, fragment: str | None = None, category: str = "success", **context):

@@ -31,9 +31,9 @@ from app.services import messages as messages_service
 from app.services.links import agency_url
 from app.services.payments import PaymentRefused, PaymentUnavailable, stripe_checkout
 from app.services.pdf import render_pdf
-from app.services.record_views import INVOICE, PDF, record_view
+from app.services.record_views import INVOICE, PAGE, PDF, record_view
 from app.web.access import public
-from app.web.htmx import done, redirect_page, render_form, render_page
+from app.web.htmx import done, record_view_of_refused, redirect_page, render_form, render_page
 from app.web.input_guard import parse_id
 from app.web.portal import get_portal_or_404, selected_client
 from app.web.tenancy import get_child_or_404
@@ -97,7 +97,7 @@ def _detail_context(invoice: Invoice, form: QuestionForm | None = None, asking: 
 @bp.route("/invoices/<int:invoice_id>")
 def detail(invoice_id):
     invoice = _invoice(invoice_id)
-    record_view(INVOICE, _user(), invoice.client_id, invoice, label=invoice.number)
+    _record_view(invoice)
     return render_page("invoices/detail.html", fragment="invoices/_dialog.html", **_detail_context(invoice))
 
 
@@ -126,9 +126,15 @@ def question(invoice_id, line_id):
             _("Your question was sent to the office. You will find the answer in Messages."),
             url_for("messages.thread", conversation_id=conversation.id),
         )
-    return render_form(
+    response = render_form(
         "invoices/detail.html", fragment="invoices/_dialog.html", **_detail_context(invoice, form, line.id)
     )
+    record_view_of_refused(lambda: _record_view(invoice))  # the invoice is shown again
+    return response
+
+
+def _record_view(invoice: Invoice, how=PAGE) -> None:
+    record_view(INVOICE, _user(), invoice.client_id, invoice, label=invoice.number, how=how)
 
 
 @bp.route("/invoices/<int:invoice_id>.pdf")
@@ -136,7 +142,7 @@ def pdf(invoice_id):
     invoice = _invoice(invoice_id)
     context = _detail_context(invoice)
     data = render_pdf("invoices/pdf.html", **context)
-    record_view(INVOICE, _user(), invoice.client_id, invoice, label=invoice.number, how=PDF)
+    _record_view(invoice, how=PDF)
     response = make_response(data)
     response.mimetype = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{billing.pdf_filename(invoice.number)}.pdf"'
@@ -166,9 +172,14 @@ def pay(invoice_id):
         else:
             return redirect_page(url)
     context = {"invoice": invoice, "pay_form": form, "balance": invoice.balance_cents}
-    if status:
-        return render_page("invoices/pay.html", fragment="invoices/_pay_form.html", status=status, **context)
-    return render_form("invoices/pay.html", fragment="invoices/_pay_form.html", **context)
+    if request.method == "GET":
+        _record_view(invoice)
+        return render_page("invoices/pay.html", fragment="invoices/_pay_form.html", **context)
+    response = render_page(
+        "invoices/pay.html", fragment="invoices/_pay_form.html", status=status or 422, **context
+    )
+    record_view_of_refused(lambda: _record_view(invoice))
+    return response
 
 
 @bp.route("/payments/stripe/webhook", methods=["POST"])

@@ -21,8 +21,8 @@ from app.models.statuses import VisitStatus
 from app.services import signatures
 from app.services.invoice_listing import hours
 from app.services.pdf import render_pdf
-from app.services.record_views import PDF, SIGNED_VISIT, record_view
-from app.web.htmx import done, render_form, render_page
+from app.services.record_views import PAGE, PDF, SIGNED_VISIT, record_view
+from app.web.htmx import done, record_view_of_refused, render_form, render_page
 from app.web.input_guard import parse_id
 from app.web.portal import get_portal_or_404, selected_client
 from app.web.reports import pdf_response, signature_report
@@ -96,7 +96,7 @@ def visit(visit_id):
     signature pad was used)."""
     visit = _visit(visit_id)
     if request.method == "GET":
-        record_view(SIGNED_VISIT, _user(), visit.client_id, visit, label=_day(visit).isoformat())
+        _record_view(visit)
         return render_page("signatures/visit.html", **_context(visit))
     link = g.access.link(visit.client_id)
     if not may_sign_visits(link):
@@ -122,7 +122,13 @@ def visit(visit_id):
                 _("Thank you. The visit of %(day)s is signed.", day=_day(visit).strftime("%Y-%m-%d")),
                 url_for("signatures.visit", visit_id=visit.id),
             )
-    return render_form("signatures/visit.html", **_context(visit, form))
+    response = render_form("signatures/visit.html", **_context(visit, form))
+    record_view_of_refused(lambda: _record_view(visit))  # the visit's facts are shown again
+    return response
+
+
+def _record_view(visit: Visit, how=PAGE) -> None:
+    record_view(SIGNED_VISIT, _user(), visit.client_id, visit, label=_day(visit).isoformat(), how=how)
 
 
 def _day(visit: Visit):
@@ -142,7 +148,7 @@ def visit_pdf(visit_id):
     context = _context(visit)
     context["drawing"] = _drawing_uri(visit, context["current"])
     data = render_pdf("signatures/visit_pdf.html", **context)
-    record_view(SIGNED_VISIT, _user(), visit.client_id, visit, label=_day(visit).isoformat(), how=PDF)
+    _record_view(visit, how=PDF)
     return pdf_response(data, f"visit-{_day(visit).isoformat()}")
 
 
