@@ -277,10 +277,17 @@ def pay(client, world, amount, **extra):
     ],
 )
 def test_bad_payments_answer_422(app, client, issued, amount, extra, message):
+    viewed = select(func.count(AuditEvent.id)).where(
+        AuditEvent.action == "record.viewed", AuditEvent.target_id == issued.draft_id
+    )
+    with in_app(app) as session:
+        before = session.scalar(viewed)
     answer = pay(client, issued, amount, **extra)
     assert answer.status_code == 422 and message in body(answer)
     with in_app(app) as session:
         assert session.scalar(select(func.count(Payment.id))) == 0
+        # The page it was sent from and the refused form showing the invoice again: two views.
+        assert session.scalar(viewed) == before + 2
 
 
 def test_payment_refund_and_void(app, client, issued):

@@ -639,6 +639,9 @@ def test_bad_input_is_422_beside_the_field(app, client, world, tasks, plans, cha
         -3000:
     ]
     assert get_one(app, CarePlan, id=plans.margaret).version == 1
+    with in_app(app) as session:  # the form's page, and the plan shown again beside the errors
+        viewed = select(AuditEvent).where(AuditEvent.action == "record.viewed")
+        assert [e.details["kind"] for e in session.scalars(viewed)] == ["care_plan", "care_plan"]
 
 
 def test_a_task_of_another_agency_is_refused(app, client, world, tasks, plans):

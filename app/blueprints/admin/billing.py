@@ -44,7 +44,7 @@ from app.services.record_views import INVOICE, PAGE, PDF, record_view
 from app.web.conflicts import EditConflict, check_version
 from app.web.formatting import money
 from app.web.forms import cents_text
-from app.web.htmx import done, redirect_page, render_form, render_page
+from app.web.htmx import done, record_view_of_refused, redirect_page, render_form, render_page
 from app.web.input_guard import parse_id
 from app.web.tenancy import get_scoped_or_404
 
@@ -340,7 +340,14 @@ def _detail(invoice: Invoice, status: int = 200, refunding=None, **forms):
     if refunding is not None:
         context["refunding"] = refunding[0]
         context["refund_forms"][refunding[0]] = refunding[1]
-    return render_page("admin/invoice.html", fragment="admin/_invoice.html", status=status, **context)
+    response = render_page("admin/invoice.html", fragment="admin/_invoice.html", status=status, **context)
+    if status >= 400:  # a refused form: the invoice is shown again
+        record_view_of_refused(lambda: _record_view(invoice))
+    return response
+
+
+def _record_view(invoice: Invoice, how=PAGE) -> None:
+    record_view(INVOICE, _staff(), invoice.client_id, invoice, label=invoice.number or "draft", how=how)
 
 
 def _invoice(invoice_id: int) -> Invoice:
@@ -358,7 +365,7 @@ def invoice(invoice_id):
     invoice = _invoice(invoice_id)
     if request.method == "POST":
         return _save_draft(invoice)
-    record_view(INVOICE, _staff(), invoice.client_id, invoice, label=invoice.number or "draft")
+    _record_view(invoice)
     return _detail(invoice)
 
 
@@ -521,7 +528,7 @@ def invoice_pdf(invoice_id):
         state_labels=listing.STATE_LABELS,
         hours=listing.hours,
     )
-    record_view(INVOICE, _staff(), invoice.client_id, invoice, label=invoice.number, how=PDF)
+    _record_view(invoice, how=PDF)
     return _pdf_response(data, listing.pdf_filename(invoice.number))
 
 

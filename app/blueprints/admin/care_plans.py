@@ -22,7 +22,7 @@ from app.models import CarePlan, Client, Task, User
 from app.services import care_plans
 from app.services.record_views import CARE_PLAN, record_view
 from app.web.conflicts import check_version
-from app.web.htmx import done, render_form, render_page
+from app.web.htmx import done, record_view_of_refused, render_form, render_page
 from app.web.input_guard import parse_id
 from app.web.tenancy import get_scoped_or_404
 
@@ -168,7 +168,10 @@ def care_plan(client_id):
                 else _("Nothing changed.")
             )
             return done(message, url_for("admin.care_plan", client_id=client.id))
-    return _edit_page(client, plan, form, tasks, problem=problem)
+    response = _edit_page(client, plan, form, tasks, problem=problem)
+    if plan is not None:  # the plan is shown again beside the errors
+        record_view_of_refused(lambda: record_view(CARE_PLAN, _staff(), client.id, plan))
+    return response
 
 
 @bp.route("/care-plans/<int:client_id>/history")
