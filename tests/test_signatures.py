@@ -5,6 +5,7 @@ shift signatures report; 404 outside reach; bounded SQL."""
 
 import base64
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from app.models import AuditEvent, Signature, Visit, VisitTask
+from app.models import AuditEvent, Signature, User, Visit, VisitTask
 from app.services import signatures, visits
 from tests.conftest import in_app, login, recorded_sql, set_columns
 
@@ -52,8 +53,17 @@ def shifts(make, world):
     return world
 
 
+def reviewed_on(page) -> str:
+    """The facts hash the sign page sends back with the form (a browser posts it unseen)."""
+    found = re.search(r'name="reviewed" value="([0-9a-f]{64})"', page)
+    return found.group(1) if found else ""
+
+
 def sign(client, visit_id, name="Margaret Jones", drawing=""):
-    return client.post_form(f"/signatures/{visit_id}", {"typed_name": name, "drawing": drawing})
+    """Sign as a browser does: read the page, then send the form with its hidden facts hash."""
+    reviewed = reviewed_on(body(client.get(f"/signatures/{visit_id}")))
+    data = {"typed_name": name, "drawing": drawing, "reviewed": reviewed}
+    return client.post_form(f"/signatures/{visit_id}", data)
 
 
 def test_the_client_signs_by_typed_name_without_javascript(app, client, shifts):
@@ -298,12 +308,31 @@ def test_a_damaged_drawing_is_refused_not_a_500(client, shifts):
 
 def test_a_record_changed_while_reading_is_not_signed(app, client, shifts):
     login(client, "margaretjones")
-    page = body(client.get(f"/signatures/{shifts.visit.id}"))
-    import re
-
-    reviewed = re.search(r'name="reviewed" value="([0-9a-f]{64})"', page).group(1)
+    reviewed = reviewed_on(body(client.get(f"/signatures/{shifts.visit.id}")))
     set_columns(app, Visit, shifts.visit.id, clock_out_at=START + timedelta(minutes=140))
     answer = client.post_form(
         f"/signatures/{shifts.visit.id}", {"typed_name": "Margaret Jones", "reviewed": reviewed}
     )
     assert answer.status_code == 422 and "changed while you were reading" in body(answer)
+
+
+def test_a_signature_needs_the_facts_the_signer_read(client, shifts):
+    login(client, "margaretjones")
+    for reviewed in ("", "0" * 64):
+        answer = client.post_form(
+            f"/signatures/{shifts.visit.id}", {"typed_name": "Margaret Jones", "reviewed": reviewed}
+        )
+        assert answer.status_code == 422 and "changed while you were reading" in body(answer)
+
+
+def test_someone_signing_for_the_client_signs_in_their_own_name_and_is_named_so(app, client, shifts):
+    login(client, "paulsmith")
+    set_columns(app, User, shifts.paul.id, first_name="Harold", last_name="Smith")  # renamed himself
+    answer = sign(client, shifts.harold_visit.id, "Harold Smith")
+    assert answer.status_code == 422 and "only the client signs as the client" in body(answer)
+    set_columns(app, User, shifts.paul.id, first_name="Paul", last_name="Smith")
+    assert sign(client, shifts.harold_visit.id, "Paul Smith").status_code == 303
+    shown = body(client.get(f"/signatures/{shifts.harold_visit.id}"))
+    assert "by Paul Smith, legal representative (typed name)" in shown
+    record = pdf_text(client.get(f"/signatures/{shifts.harold_visit.id}.pdf").data)
+    assert "Signed by Paul Smith, legal representative" in record

@@ -20,6 +20,13 @@ RELATIONSHIP_LABELS = {
     REL_EMERGENCY: _l("Emergency contact / family"),
     REL_PAYER: _l("Payer"),
 }
+# Who someone is to the client, inside a sentence ("Susan Jones · emergency contact / family").
+RELATIONSHIP_WORDS = {
+    REL_SELF: _l("the client"),
+    REL_LEGAL: _l("legal representative"),
+    REL_EMERGENCY: _l("emergency contact / family"),
+    REL_PAYER: _l("payer"),
+}
 
 client_link_hidden_categories = Table(
     "client_link_hidden_categories",

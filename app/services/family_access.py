@@ -37,7 +37,7 @@ from app.auth.tokens import INVITATION_MAX_AGE, make_invitation_token
 from app.extensions import db
 from app.i18n import _, _l
 from app.models import Client, ClientLink, ConsentRecord, Invitation, User, utcnow
-from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, REL_SELF
+from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, REL_SELF, RELATIONSHIP_WORDS  # noqa: F401 - theirs too
 from app.models.statuses import ConsentAction, InvitationStatus, Role
 from app.models.user import new_stamp
 from app.services import accounts, audit
@@ -61,13 +61,6 @@ SECTION_LABELS = {
     MESSAGES: _l("Messages"),
     DOCUMENTS: _l("Documents"),
     CARE_PLAN: _l("Care plan"),
-}
-# Who someone is to the client, inside a sentence ("Susan Jones · emergency contact / family").
-RELATIONSHIP_WORDS = {
-    REL_SELF: _l("the client"),
-    REL_LEGAL: _l("legal representative"),
-    REL_EMERGENCY: _l("emergency contact / family"),
-    REL_PAYER: _l("payer"),
 }
 
 

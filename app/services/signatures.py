@@ -22,6 +22,7 @@ from app.extensions import db
 from app.i18n import _, _l
 from app.models import Agency, ClientLink, Invoice, InvoiceLine, Signature, User, Visit, VisitTask
 from app.models.base import utcnow
+from app.models.client import REL_SELF, RELATIONSHIP_WORDS
 from app.models.statuses import InvoiceStatus, VisitStatus
 from app.services import audit, storage
 
@@ -77,6 +78,12 @@ class Status:
     signature: Signature
     valid: bool
     reasons: list[str]  # CHANGE_LABELS keys
+
+    @property
+    def signed_for_the_client(self) -> str | None:
+        """Who the signer is to the client when it is not the client ("legal representative")."""
+        kind = self.signature.relationship_kind
+        return str(RELATIONSHIP_WORDS.get(kind, kind)) if kind and kind != REL_SELF else None
 
     @property
     def reason_text(self) -> str:
@@ -139,11 +146,11 @@ def _drawing_png(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _same_name(typed: str, user: User) -> bool:
+def _same_name(typed: str, person) -> bool:
     def plain(text: str) -> str:
         return " ".join(text.split()).casefold()
 
-    return plain(typed) == plain(user.display_name)
+    return plain(typed) == plain(person.display_name)
 
 
 def sign(
@@ -156,7 +163,7 @@ def sign(
     drawing: bytes | None,
     ip_address: str | None,
     user_agent: str | None,
-    reviewed_hash: str | None = None,
+    reviewed_hash: str | None,
 ) -> Signature:
     """Sign a completed, unsigned visit: the typed full name always (it must be the signer's own),
     the drawing when there is one. Who may sign is the caller's policy (`may_sign_visits`).
@@ -166,7 +173,7 @@ def sign(
         raise SignatureRefused(_("This visit is not yours to sign."))
     db.session.execute(select(Visit.id).where(Visit.id == visit.id).with_for_update())
     db.session.refresh(visit, attribute_names=["signatures"])
-    if reviewed_hash is not None and reviewed_hash != facts_hash(visit):
+    if reviewed_hash != facts_hash(visit):  # missing too: the signer must have read these facts
         raise SignatureRefused(
             _("The visit record changed while you were reading it. Please check it again, then sign.")
         )
@@ -179,6 +186,9 @@ def sign(
         raise SignatureRefused(
             _("Type your full name as it is on your account: %(name)s.", name=signer.display_name)
         )
+    if link.relationship_kind != REL_SELF and _same_name(typed_name, visit.client):
+        # Someone signing for the client signs in their own name, never in the client's.
+        raise SignatureRefused(_("Sign in your own name: only the client signs as the client."))
     stored = storage.put(agency, _drawing_png(drawing), "image/png") if drawing else None
     signature = Signature(
         agency_id=agency.id,
