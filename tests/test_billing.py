@@ -1111,6 +1111,21 @@ def test_a_clients_statement(app, billing, ledger):
         assert (st.start, st.end) == DECEMBER
 
 
+def test_a_statement_names_every_client_whose_money_it_shows_rows_or_not(app, billing, ledger):
+    """What the office's statement page records as viewed: a payer's quiet month still shows the
+    opening balance of each client billed to them."""
+    with office(app, billing) as o:
+        robert = here(o.session, billing.robert)
+        quiet = statement(o.agency, date(2027, 3, 1), date(2027, 3, 31), payer=robert)
+        assert quiet.rows == [] and quiet.opening_cents != 0
+        assert quiet.client_ids == sorted([billing.client_a.id, billing.client_a2.id])
+        assert statement(o.agency, date(2026, 11, 1), date(2026, 11, 30), payer=robert).client_ids == [
+            billing.client_a2.id  # only Harold's ALP-6 was billed to Robert by the end of November
+        ]
+        harold = here(o.session, billing.client_a2)
+        assert statement(o.agency, *DECEMBER, client=harold).client_ids == [harold.id]
+
+
 def test_a_payers_statement_covers_every_client_they_pay_for(app, billing, ledger):
     s = ledger
     with office(app, billing) as o:

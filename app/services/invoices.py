@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from babel.dates import format_date
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, case, exists, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
@@ -496,6 +496,7 @@ class Statement:
     invoiced_cents: int
     paid_cents: int
     closing_cents: int
+    client_ids: list[int]  # the clients whose money it shows, the opening balance's included
 
 
 def statement(
@@ -515,18 +516,26 @@ def statement(
         whose,
         Invoice.status.in_((InvoiceStatus.ISSUED, InvoiceStatus.PAID)),
     )
-    charged_before = (
-        select(func.coalesce(func.sum(Invoice.total_cents), 0))
-        .where(billed, Invoice.issued_at < begins)
-        .scalar_subquery()
-    )
     paid_before = (
         select(func.coalesce(func.sum(Payment.amount_cents), 0))
         .join(Invoice, Invoice.id == Payment.invoice_id)
         .where(billed, Payment.agency_id == agency.id, Payment.received_at < begins)
         .scalar_subquery()
     )
-    opening_charges, opening_credits = db.session.execute(select(charged_before, paid_before)).one()
+    # Per client billed by the period's end: what was charged before it (the opening balance's
+    # charges), and which clients' money the statement shows at all.
+    per_client = db.session.execute(
+        select(
+            Invoice.client_id,
+            func.sum(case((Invoice.issued_at < begins, Invoice.total_cents), else_=0)),
+            paid_before,
+        )
+        .where(billed, Invoice.issued_at < ends)
+        .group_by(Invoice.client_id)
+        .order_by(Invoice.client_id)
+    ).all()
+    opening_charges = sum(int(charged or 0) for _client_id, charged, _paid in per_client)
+    opening_credits = per_client[0][2] if per_client else 0
     invoices = db.session.scalars(
         select(Invoice)
         .where(billed, Invoice.issued_at >= begins, Invoice.issued_at < ends)
@@ -551,7 +560,8 @@ def statement(
         rows.append(StatementRow(moment.astimezone(zone).date(), invoice, payment, charge, credit, balance))
     invoiced = sum(row.charge_cents for row in rows)
     paid = sum(row.credit_cents for row in rows)
-    return Statement(start, end, opening, rows, invoiced, paid, opening + invoiced - paid)
+    client_ids = [client.id] if client is not None else [client_id for client_id, _c, _p in per_client]
+    return Statement(start, end, opening, rows, invoiced, paid, opening + invoiced - paid, client_ids)
 
 
 @dataclass

@@ -575,8 +575,7 @@ def _statement(as_pdf: bool):
         g.agency, form.start.data, form.end.data, client=client, payer=payer
     )
     # One "viewed" event per client whose money the statement shows.
-    shown = {row.invoice.client_id for row in found.rows} | ({client.id} if client else set())
-    for client_id in sorted(shown):
+    for client_id in found.client_ids:
         record_view(INVOICE, _staff(), client_id, label="statement", how=PDF if as_pdf else PAGE)
     if as_pdf:
         name = f"{(client or payer).display_name} {found.start}-{found.end}"
