@@ -294,9 +294,9 @@ def test_a_signed_visit_corrected_by_the_office_loses_its_signature(client, make
     assert client.post_form(f"{page}/complete", data, token_from=page).status_code == 303
     margaret = client.application.test_client()
     login(margaret, "margaretjones")
-    assert margaret.post_form(
-        f"/signatures/{visit.id}", {"typed_name": "Margaret Jones"}, token_from=f"/signatures/{visit.id}"
-    ).status_code in (302, 303)
+    from tests.test_signatures import sign
+
+    assert sign(margaret, visit.id).status_code in (302, 303)
     assert get_one(app, Signature, visit_id=visit.id).voided_at is None
     data = {**data, "version": get_one(app, Visit, id=visit.id).version, "clock_out": "11:30"}
     assert client.post_form(f"{page}/complete", data, token_from=page).status_code == 303
@@ -331,6 +331,38 @@ def test_the_visit_page_costs_a_few_statements_with_many_tasks(client, make, wor
     with recorded_sql(app) as statements:
         assert client.get(f"/admin/visits/{many.id}").status_code == 200
     assert len(statements) == len(few) <= 10, statements
+
+
+def test_the_visit_page_records_that_the_office_read_the_caregivers_note(client, make, world, app):
+    ana = make.caregiver(world.a, "Ana Torres")
+    visit, _ = _visit_with_tasks(make, world, app, *[f"Task {n:02d}" for n in range(20)])
+    set_columns(app, Visit, visit.id, status="completed", caregiver_id=ana.id, caregiver_note="Tired today.")
+    make.save(
+        ClientCaregiver(
+            agency_id=world.a.id, client_id=world.client_a.id, caregiver_id=ana.id, is_preferred=True
+        )
+    )
+    _staff(client, world)
+    with recorded_sql(app) as statements:
+        page = client.get(f"/admin/visits/{visit.id}").get_data(as_text=True)
+    assert "Tired today." in page and "Ana Torres ★" in page  # the preferred caregiver, marked
+    assert len(statements) <= 10, statements  # the view's audit event included
+    [event] = [e for e in _events(app) if e.action == "record.viewed"]
+    assert (event.client_id, event.details["kind"], event.actor_id) == (
+        world.client_a.id,
+        "visit_notes",
+        world.staff_a.id,
+    )
+    scheduled = make.visit(world.client_a, datetime(2026, 11, 4, 15, tzinfo=UTC))
+    client.get(f"/admin/visits/{scheduled.id}")  # nothing to read yet: no event
+    assert len([e for e in _events(app) if e.action == "record.viewed"]) == 1
+
+
+def _events(app):
+    with in_app(app) as session:
+        rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        session.expunge_all()
+        return rows
 
 
 def test_the_list_stops_counting_at_the_cap(client, make, world, monkeypatch):

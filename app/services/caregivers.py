@@ -6,7 +6,7 @@ service, these change rows and audit; none commits and none reads the request. T
 the names of the fields changed, never their values.
 """
 
-from sqlalchemy import or_, select
+from sqlalchemy import literal, or_, select
 
 from app.extensions import db
 from app.models import Caregiver, ClientCaregiver, StoredFile, Task
@@ -94,11 +94,28 @@ def set_photo(agency, actor, caregiver: Caregiver, data: bytes | None) -> Stored
 
 def choices(agency) -> list[Caregiver]:
     """The caregivers a new visit may be given: the active ones, by name."""
-    return db.session.scalars(
-        select(Caregiver)
+    return [caregiver for caregiver, _preferred in choices_for(agency, None)]
+
+
+def choices_for(agency, client_id: int | None) -> list[tuple[Caregiver, bool]]:
+    """The active caregivers by name, each with whether the agency prefers them for the client
+    (never, without a client), in one statement."""
+    preferred = (
+        select(ClientCaregiver.id)
+        .where(
+            ClientCaregiver.agency_id == agency.id,
+            ClientCaregiver.client_id == client_id,
+            ClientCaregiver.caregiver_id == Caregiver.id,
+            ClientCaregiver.is_preferred.is_(True),
+        )
+        .exists()
+    )
+    rows = db.session.execute(
+        select(Caregiver, preferred if client_id is not None else literal(False))
         .where(Caregiver.agency_id == agency.id, Caregiver.is_active.is_(True))
         .order_by(Caregiver.first_name, Caregiver.last_name, Caregiver.id)
     ).all()
+    return [(caregiver, bool(is_preferred)) for caregiver, is_preferred in rows]
 
 
 def search_criterion(query: str):

@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import abort, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.auth.policies import AREA_VISITS
 from app.blueprints.admin import area, bp
@@ -29,6 +29,7 @@ from app.services import caregivers as caregiver_service
 from app.services import office
 from app.services import visits as service
 from app.services.calendar import day_bounds
+from app.services.record_views import record_visit_notes
 from app.web.conflicts import check_version
 from app.web.htmx import done, render_form, render_page
 from app.web.input_guard import parse_id
@@ -129,18 +130,9 @@ def visits():
 
 def _caregiver_choices(form, client_id=None, keep=None) -> None:
     """The agency's active caregivers, the client's preferred ones first (one query)."""
-    preferred = set()
-    if client_id:
-        preferred = set(
-            db.session.scalars(
-                select(ClientCaregiver.caregiver_id).where(
-                    ClientCaregiver.agency_id == g.agency.id,
-                    ClientCaregiver.client_id == client_id,
-                    ClientCaregiver.is_preferred.is_(True),
-                )
-            )
-        )
-    people = caregiver_service.choices(g.agency)
+    rows = caregiver_service.choices_for(g.agency, client_id or None)
+    preferred = {caregiver.id for caregiver, is_preferred in rows if is_preferred}
+    people = [caregiver for caregiver, _is_preferred in rows]
     if keep is not None and keep.id not in {c.id for c in people}:
         people = [keep, *people]
     people = sorted(people, key=lambda c: c.id not in preferred)
@@ -285,8 +277,12 @@ def _visit_page(
 @bp.route("/visits/<int:visit_id>", methods=["GET", "POST"])
 @area(AREA_VISITS)
 def visit(visit_id):
-    visit = get_scoped_or_404(Visit, visit_id)
+    visit = get_scoped_or_404(
+        Visit, visit_id, options=(joinedload(Visit.client), joinedload(Visit.caregiver))
+    )
     if request.method == "GET":
+        # The office reads the caregiver's note and refusal reasons here, as a family does.
+        record_visit_notes(current_user._get_current_object(), [visit], lambda _client_id: True)
         return _visit_page(visit)
     form = VisitForm()
     _caregiver_choices(form, visit.client_id, keep=visit.caregiver)
