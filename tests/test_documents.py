@@ -62,6 +62,27 @@ def docx_bytes(types: bytes = WORD_TYPES, extra: dict | None = None, document=Tr
     return out.getvalue()
 
 
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def rels(*relationships: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        + "".join(relationships)
+        + "</Relationships>"
+    ).encode()
+
+
+REMOTE = 'Target="http://198.51.100.7/t.dotm"'
+REMOTE_TEMPLATE = f'<Relationship Id="r1" Type="{R}/attachedTemplate" {REMOTE} TargetMode="External"/>'
+DISGUISED = f'<Relationship Id="r1" Type="{R}/attachedTemplate" {REMOTE} TargetMode="&#69;xternal"/>'
+MACRO_TYPE = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
+RENAMED_MACRO = f'<Relationship Id="r9" Type="{MACRO_TYPE}" Target="vbaData.b1n"/>'
+LINK = 'Target="https://example.org/?a=1&amp;b=2"'
+WEB_LINK = f'<Relationship Id="r2" Type="{R}/hyperlink" {LINK} TargetMode="External"/>'
+
+
 def zip_bytes(count=2) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
@@ -324,10 +345,16 @@ def _newest_document(app):
         (png_bytes, "scan.PNG", PNG, "scan.png"),
         (jpeg_bytes, "photo.jpeg", JPEG, "photo.jpeg"),
         (docx_bytes, "letter.docx", DOCX, "letter.docx"),
+        (
+            lambda: docx_bytes(extra={"word/_rels/document.xml.rels": rels(WEB_LINK)}),
+            "with-a-link.docx",
+            DOCX,
+            "with-a-link.docx",
+        ),
         (png_bytes, "scan.pdf", PNG, "scan.png"),  # the name lied; the bytes decide
         (lambda: PDF_BYTES, "minutes.2024", PDF, "minutes.2024.pdf"),
     ],
-    ids=["pdf", "png", "jpeg", "docx", "png-named-pdf", "no-extension"],
+    ids=["pdf", "png", "jpeg", "docx", "docx-with-a-web-link", "png-named-pdf", "no-extension"],
 )
 def test_the_office_uploads_pdf_png_jpeg_and_docx(
     app, client, world, docs, make_bytes, filename, kind, stored_name
@@ -371,12 +398,37 @@ def test_an_upload_is_audited(app, client, world, docs):
         (docx_bytes(extra={"word/vbaProject.bin": b"macro"}), "macro.docx"),
         (docx_bytes(types=WORD_TYPES.replace(b"document.main", b"template.main")), "template.docx"),
         (docx_bytes(document=False), "no-body.docx"),
+        (docx_bytes(extra={"word/_rels/settings.xml.rels": rels(REMOTE_TEMPLATE)}), "remote-template.docx"),
+        (docx_bytes(extra={"word/_rels/settings.xml.rels": rels(DISGUISED)}), "disguised.docx"),
+        (
+            docx_bytes(extra={"word/_rels/document.xml.rels": rels(RENAMED_MACRO), "word/vbaData.b1n": b"x"}),
+            "renamed-macro.docx",
+        ),
+        (
+            docx_bytes(extra={"word/_rels/document.xml.rels": b'<!DOCTYPE r [<!ENTITY e "x">]><r/>'}),
+            "dtd.docx",
+        ),
         (zip_bytes(service.MAX_ZIP_ENTRIES + 1), "many.docx"),
         (b"PK\x03\x04" + b"\x00" * 40, "broken.docx"),
         (b"GIF89a\x01\x00\x01\x00", "picture.png"),
         (b"", "empty.pdf"),
     ],
-    ids=["html", "exe", "zip", "docm", "dotx", "no-body", "too-many-entries", "broken-zip", "gif", "empty"],
+    ids=[
+        "html",
+        "exe",
+        "zip",
+        "docm",
+        "dotx",
+        "no-body",
+        "remote-template",
+        "disguised-external",
+        "renamed-macro",
+        "dtd",
+        "too-many-entries",
+        "broken-zip",
+        "gif",
+        "empty",
+    ],
 )
 def test_anything_else_is_refused_beside_the_field(app, client, world, docs, data, filename):
     login(client, "admin")

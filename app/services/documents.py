@@ -19,11 +19,13 @@ admin area); the read queries below serve both the portal's page and the office'
 """
 
 import io
+import re
 import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 from flask import current_app
 from flask_babel import format_decimal
@@ -59,6 +61,10 @@ _ZIP_LOCAL = b"PK\x03\x04"
 _ZIP_END = b"PK\x05\x06"
 _ZIP_TAIL = 22 + 65_535  # the end record and the longest archive comment
 _WORD_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+_RELS_MAX = 256 * 1024  # the largest relationships part we read
+# Parts that run code or fetch something when Word opens the file: macros (whatever the part is
+# called), ActiveX controls, embedded or linked OLE objects.
+_ACTIVE_CONTENT = re.compile(rb"vbaproject|vbadata|macroenabled|activex|oleobject", re.IGNORECASE)
 _RESERVED = set('<>:"/\\|?*')  # not in a file name on some system the download lands on
 _DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(10)), *(f"LPT{n}" for n in range(10))}
 
@@ -135,18 +141,51 @@ def _is_word_document(data: bytes) -> bool:
             names = {info.filename for info in infos}
             if "[Content_Types].xml" not in names or "word/document.xml" not in names:
                 return False
-            if any(name.lower().endswith("vbaproject.bin") for name in names):
+            if any(_ACTIVE_CONTENT.search(name.encode()) for name in names):
                 return False  # a macro-enabled document renamed .docx
             declared = archive.getinfo("[Content_Types].xml")
             if declared.file_size > _CONTENT_TYPES_MAX:
                 return False
             with archive.open(declared) as handle:
                 content_types = handle.read(_CONTENT_TYPES_MAX + 1)
+            for info in infos:
+                if info.filename.lower().endswith(".rels") and not _safe_relationships(archive, info):
+                    return False
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError):
         return False  # damaged, encrypted, or packed in a way no Word document is
     except (OSError, ValueError, zlib.error):
         return False
-    return len(content_types) <= _CONTENT_TYPES_MAX and _WORD_MAIN in content_types
+    return (
+        len(content_types) <= _CONTENT_TYPES_MAX
+        and _WORD_MAIN in content_types
+        and not _ACTIVE_CONTENT.search(content_types)
+    )
+
+
+def _safe_relationships(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """A relationships part that links no code and nothing outside the file but web links: a
+    macro or an ActiveX or OLE part under any name, or a template, frame or picture Word would
+    fetch from elsewhere when the file is opened, make the document one we do not keep. Read as
+    XML (so character references cannot disguise an attribute), never with a DTD."""
+    if info.file_size > _RELS_MAX:
+        return False
+    with archive.open(info) as handle:
+        text = handle.read(_RELS_MAX + 1)
+    if len(text) > _RELS_MAX or b"<!" in text:  # a DOCTYPE or ENTITY has no place here
+        return False
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        return False
+    for relationship in root.iter():
+        kind = relationship.get("Type", "")
+        if _ACTIVE_CONTENT.search(kind.encode()) or _ACTIVE_CONTENT.search(
+            relationship.get("Target", "").encode()
+        ):
+            return False
+        if relationship.get("TargetMode", "").lower() == "external" and not kind.endswith("/hyperlink"):
+            return False
+    return True
 
 
 def read_upload(upload) -> bytes:
