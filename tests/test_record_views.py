@@ -13,9 +13,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import AuditEvent, ClientLink, Visit, VisitTask, utcnow
+from app.models import AuditEvent, ClientLink, User, Visit, VisitTask, utcnow
 from app.services import audit, record_views
-from app.services.record_views import CARE_PLAN, INVOICE, PDF, SIGNED_VISIT, VISIT_NOTES, record_view
+from app.services.record_views import (
+    CARE_PLAN,
+    DOCUMENT,
+    INVOICE,
+    PDF,
+    SIGNED_VISIT,
+    VISIT_NOTES,
+    record_view,
+)
 from tests.conftest import get_one, in_app, login, recorded_sql
 
 NOV_23_9AM_CHICAGO = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -310,3 +318,54 @@ def test_refused_forms_that_show_the_record_again_are_recorded_as_views(app, cli
     before = len(views(app))
     assert client.get(f"/invoices/{invoice.id}/pay").status_code == 200  # the balance, before paying
     assert [e.target_id for e in views(app)[before:]] == [invoice.id]
+
+
+def test_the_log_names_only_the_invoices_and_documents_its_reader_may_open(app, client, make, world):
+    from app.models import Document, DocumentCategory, Invoice
+
+    theirs = make.invoice(world.client_a, "SUN-2001", billed_to=world.robert)  # Robert's to pay
+    own = make.invoice(world.client_a, "SUN-2002")
+    pdf = make.stored_file(world.a, b"%PDF-1.4 rates", "application/pdf")
+    with in_app(app) as session:
+        billing = DocumentCategory(agency_id=world.a.id, name="Billing", position=1)
+        session.add(billing)
+        session.flush()
+        rates = Document(
+            agency_id=world.a.id,
+            client_id=world.client_a2.id,
+            category_id=billing.id,
+            title="Rates and payment options",
+            filename="rates.pdf",
+            file_id=pdf.id,
+        )
+        session.add(rates)
+        link = session.scalars(select(ClientLink).where(ClientLink.user_id == world.paul.id)).one()
+        link.may_view_documents = True
+        link.hidden_categories = [billing]  # the office keeps Billing from Paul
+        session.commit()
+        rates_id = rates.id
+    with in_app(app) as session:
+        for invoice_id, viewer in ((theirs.id, world.robert), (own.id, world.susan)):
+            record_view(
+                INVOICE,
+                session.get(User, viewer.id),
+                world.client_a.id,
+                session.get(Invoice, invoice_id),
+                label=session.get(Invoice, invoice_id).number,
+            )
+        record_view(
+            DOCUMENT,
+            session.get(User, world.harold.id),
+            world.client_a2.id,
+            session.get(Document, rates_id),
+            label="Rates and payment options",
+        )
+        session.commit()
+    login(client, "margaretjones")
+    log = page(client.get("/profile/access"))
+    assert "Robert Jones viewed an invoice on " in log and "SUN-2001" not in log
+    assert "Susan Jones viewed invoice SUN-2002 on " in log
+    paul = app.test_client()
+    login(paul, "paulsmith")
+    log = page(paul.get(f"/profile/access?client={world.client_a2.id}"))
+    assert "Harold Smith downloaded a document on " in log and "Rates and payment options" not in log

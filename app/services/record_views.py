@@ -20,11 +20,12 @@ the staff member as the actor.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, false, func, literal, select, true
 from sqlalchemy.orm import aliased
 
+from app.auth.policies import DOCUMENTS, invoice_criterion, link_allows
 from app.extensions import db
-from app.models import AuditEvent, User, utcnow
+from app.models import AuditEvent, ClientLink, Document, Invoice, User, utcnow
 from app.models.statuses import TaskStatus, VisitStatus
 from app.services import audit
 
@@ -96,6 +97,7 @@ class RecordView:
 
     event: AuditEvent
     viewer: User | None
+    label_shown: bool = True  # False: the reader may not open what it names ("an invoice")
 
     @property
     def kind(self) -> str:
@@ -104,7 +106,7 @@ class RecordView:
     @property
     def label(self) -> str | None:
         label = (self.event.details or {}).get("label")
-        return str(label) if label else None
+        return str(label) if label and self.label_shown else None
 
     @property
     def how(self) -> str:
@@ -115,14 +117,52 @@ class RecordView:
         return self.event.created_at
 
 
-def views_of(agency, client_id: int, page: int = 1, per_page: int = 20, days: int = LOG_DAYS):
+def _label_shown(reader: ClientLink | None):
+    """Whether the reader of the log may open the invoice or document an event names: an invoice
+    billed to a payer, or a document in a category hidden from the reader, is "an invoice" or "a
+    document" to them, without its number or title."""
+    if reader is None:
+        return true()
+    invoice_open = (
+        select(Invoice.id).where(Invoice.id == AuditEvent.target_id, invoice_criterion(reader)).exists()
+    )
+    if link_allows(reader, DOCUMENTS):
+        hidden = [category.id for category in reader.hidden_categories]
+        document_open = (
+            select(Document.id)
+            .where(
+                Document.id == AuditEvent.target_id,
+                Document.client_id == reader.client_id,
+                Document.category_id.not_in(hidden),
+            )
+            .exists()
+        )
+    else:
+        document_open = false()
+    return case(
+        (AuditEvent.target_type == Invoice.__name__, invoice_open),
+        (AuditEvent.target_type == Document.__name__, document_open),
+        else_=literal(True),
+    )
+
+
+def views_of(
+    agency,
+    client_id: int,
+    page: int = 1,
+    per_page: int = 20,
+    days: int = LOG_DAYS,
+    reader: ClientLink | None = None,
+):
     """One page of the views of this client's record in the last `days`, newest first, with the
-    viewer: (total, [RecordView]). One statement (the total rides along as a window count)."""
+    viewer: (total, [RecordView]). One statement (the total rides along as a window count).
+    `reader` is the link of the person reading the log, whose reach decides which invoice numbers
+    and document titles the lines name (None: all of them, for the office)."""
     viewer = aliased(User)
     since = utcnow() - timedelta(days=days)
     total = func.count().over().label("total")
     rows = db.session.execute(
-        select(AuditEvent, viewer, total)
+        select(AuditEvent, viewer, total, _label_shown(reader).label("label_shown"))
         .outerjoin(viewer, viewer.id == AuditEvent.actor_id)
         .where(
             AuditEvent.agency_id == agency.id,
@@ -134,4 +174,4 @@ def views_of(agency, client_id: int, page: int = 1, per_page: int = 20, days: in
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return (rows[0].total if rows else 0), [RecordView(row[0], row[1]) for row in rows]
+    return (rows[0].total if rows else 0), [RecordView(row[0], row[1], bool(row.label_shown)) for row in rows]

@@ -183,7 +183,9 @@ def _context(client, form=None, **extra) -> dict:
     zone = viewer_zone()
     consents_page, views_page = _page("consents"), _page("views")
     consent_total, consents = family_access.consent_records(client, consents_page, CONSENTS_PER_PAGE)
-    views_total, views = record_views.views_of(g.agency, client.id, views_page, VIEWS_PER_PAGE)
+    views_total, views = record_views.views_of(
+        g.agency, client.id, views_page, VIEWS_PER_PAGE, reader=g.access.link(client.id)
+    )
     if (consents_page > 1 and not consents) or (views_page > 1 and not views):
         abort(404)
     clients = [c for c in g.access.clients() if manages_access(g.access.link(c.id))]
