@@ -33,6 +33,12 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# For tables whose rows are deleted (a discarded draft, a removed link or file): SQLite would give a
+# deleted row's id to the next new row, and the audit log and old links name rows by id.
+# PostgreSQL sequences never reuse one. Last in a `__table_args__` tuple, or the whole of it.
+NEVER_REUSED_IDS = {"sqlite_autoincrement": True}
+
+
 class TenantScoped:
     """Rows owned by one agency. Every SELECT of these gets `agency_id = g.agency.id` added."""
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.i18n import _l
-from app.models.base import TenantScoped, UTCDateTime, utcnow
+from app.models.base import NEVER_REUSED_IDS, TenantScoped, UTCDateTime, utcnow
 
 REL_SELF = "self"
 REL_LEGAL = "legal_representative"
@@ -73,7 +73,7 @@ class ClientLink(TenantScoped, db.Model):
     """What one portal user may see of one client: a relationship ceiling plus agency switches."""
 
     __tablename__ = "client_links"
-    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+    __table_args__ = (UniqueConstraint("user_id", "client_id"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

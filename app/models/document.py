@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import TenantScoped, UTCDateTime, utcnow
+from app.models.base import NEVER_REUSED_IDS, TenantScoped, UTCDateTime, utcnow
 
 
 class DocumentCategory(TenantScoped, db.Model):
@@ -21,6 +21,7 @@ class DocumentCategory(TenantScoped, db.Model):
 
 class Document(TenantScoped, db.Model):
     __tablename__ = "documents"
+    __table_args__ = NEVER_REUSED_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)

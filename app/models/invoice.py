@@ -7,13 +7,17 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import TenantScoped, UTCDateTime, utcnow
+from app.models.base import NEVER_REUSED_IDS, TenantScoped, UTCDateTime, utcnow
 from app.models.statuses import InvoiceStatus, allowed
 
 
 class Invoice(TenantScoped, db.Model):
     __tablename__ = "invoices"
-    __table_args__ = (UniqueConstraint("agency_id", "number"), allowed("status", InvoiceStatus))
+    __table_args__ = (
+        UniqueConstraint("agency_id", "number"),
+        allowed("status", InvoiceStatus),
+        NEVER_REUSED_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # None while a draft: a number is given only when the invoice is issued.
@@ -62,6 +66,7 @@ class InvoiceLine(TenantScoped, db.Model):
     """One billed item; for a visit it keeps scheduled, clocked and billed time side by side."""
 
     __tablename__ = "invoice_lines"
+    __table_args__ = NEVER_REUSED_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)

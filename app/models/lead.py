@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import TenantScoped, UTCDateTime, utcnow
+from app.models.base import NEVER_REUSED_IDS, TenantScoped, UTCDateTime, utcnow
 
 
 class ClientLead(TenantScoped, db.Model):
@@ -34,6 +34,7 @@ class ClientLead(TenantScoped, db.Model):
 
 class LeadAttachment(TenantScoped, db.Model):
     __tablename__ = "lead_attachments"
+    __table_args__ = NEVER_REUSED_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("client_leads.id", ondelete="CASCADE"), index=True)

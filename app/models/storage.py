@@ -12,12 +12,12 @@ from sqlalchemy import Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.base import TenantScoped, UTCDateTime, utcnow
+from app.models.base import NEVER_REUSED_IDS, TenantScoped, UTCDateTime, utcnow
 
 
 class StoredFile(TenantScoped, db.Model):
     __tablename__ = "stored_files"
-    __table_args__ = (UniqueConstraint("agency_id", "sha256"),)
+    __table_args__ = (UniqueConstraint("agency_id", "sha256"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64))  # hex digest of the bytes: also their file name
