@@ -131,6 +131,10 @@ def test_the_list_searches_and_pages_in_a_few_statements(app, client, world):
     assert len(many) == len(few) <= 10, many
     page = answer.get_data(as_text=True)
     assert "300 clients" in page and "Page 2 of 6" in page
+    # The pager keeps the search, as a plain link that htmx swaps into the list.
+    for step, word in ((1, "Previous"), (3, "Next")):
+        to = f"/admin/clients?page={step}&amp;q=bulk&amp;status=active"
+        assert f'<a href="{to}" hx-get="{to}" hx-target="#admin-clients" hx-swap="outerHTML"' in page, word
     fragment = client.get("/admin/clients?q=Margaret", htmx=True).get_data(as_text=True)
     assert fragment.startswith('<section id="admin-clients"') and "Jones, Margaret" in fragment
     assert "Brown" not in client.get("/admin/clients?q=Alice").get_data(as_text=True)  # agency B's

@@ -112,6 +112,17 @@ def self_link(client: Client) -> ClientLink | None:
     return next((link for link in client.links if link.relationship_kind == REL_SELF), None)
 
 
+def active_clients(agency) -> list[Client]:
+    """The agency's active clients by last name: what a new visit, pattern or link may be for."""
+    return list(
+        db.session.scalars(
+            select(Client)
+            .where(Client.agency_id == agency.id, Client.is_active.is_(True))
+            .order_by(Client.last_name, Client.first_name, Client.id)
+        )
+    )
+
+
 def search_criterion(query: str):
     """Clients whose name (either order), phone, e-mail or external id contains `query`."""
     pattern = f"%{query}%"

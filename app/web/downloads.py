@@ -1,4 +1,5 @@
-"""A shared document as the browser receives it, for the portal and the office alike."""
+"""A shared document and a caregiver's photo as the browser receives them, for the portal and the
+office alike."""
 
 from flask import abort, current_app, g, make_response
 
@@ -21,4 +22,25 @@ def document_download(document, viewer):
     record_view(DOCUMENT, viewer, document.client_id, document, label=document.title)
     response = make_response(data)
     response.headers.update(documents.download_headers(document.filename, stored.content_type))
+    return response
+
+
+def caregiver_photo(caregiver):
+    """The caregiver's stored photo, of the type read from its bytes (only JPEG, PNG and WebP are
+    served), kept by the browser for an hour and by no shared cache. 404 without one; a photo lost
+    or damaged on disk is logged (the office must hear of it) and answers 404 too."""
+    stored = storage.get(g.agency, caregiver.photo_file_id)
+    try:
+        photo = storage.read(stored) if stored else b""
+    except (OSError, storage.StoredFileDamaged):
+        current_app.logger.exception("caregiver %s: stored photo %s unreadable", caregiver.id, stored.id)
+        photo = b""
+    mimetype = storage.image_type(photo)
+    if mimetype is None:
+        abort(404)
+    response = make_response(photo)
+    response.mimetype = mimetype
+    response.headers["Content-Disposition"] = "inline"
+    response.cache_control.private = True
+    response.cache_control.max_age = 3600
     return response

@@ -21,6 +21,10 @@ class Page:
     page: int
     pages: int
 
+    def context(self) -> dict:
+        """What a list template reads (`office_pager` among it): rows, total, page, pages."""
+        return {"rows": self.rows, "total": self.total, "page": self.page, "pages": self.pages}
+
 
 def requested_page() -> int:
     return parse_id(request.args.get("page", "1")) or 1

@@ -5,7 +5,7 @@ A deactivated caregiver keeps the visits they have but is no longer offered for 
 office sees it at `/admin/caregivers/<id>/photo`, families through the schedule's own photo route.
 """
 
-from flask import abort, current_app, g, make_response, request, url_for
+from flask import g, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -17,9 +17,9 @@ from app.blueprints.admin.forms import external_id_taken
 from app.i18n import _
 from app.models import Caregiver, User
 from app.services import caregivers as service
-from app.services import storage
 from app.services.history import audit_history
 from app.services.profile import MAX_PICTURE_BYTES, PictureRefused
+from app.web import downloads
 from app.web.htmx import done, render_form, render_page
 from app.web.paging import page_of
 from app.web.tenancy import get_scoped_or_404
@@ -51,12 +51,9 @@ def caregivers():
         "admin/caregivers.html",
         fragment="admin/_caregiver_list.html",
         form=form,
-        rows=found.rows,
-        total=found.total,
+        **found.context(),
         query=query,
         shown=status,
-        page=found.page,
-        pages=found.pages,
     )
 
 
@@ -130,7 +127,7 @@ def caregiver_active(caregiver_id):
 def caregiver_photo(caregiver_id):
     caregiver = get_scoped_or_404(Caregiver, caregiver_id)
     if request.method == "GET":
-        return _photo(caregiver)
+        return downloads.caregiver_photo(caregiver)
     form = CaregiverPhotoForm()
     if form.validate_on_submit():
         if request.form.get("remove") == "1":
@@ -147,22 +144,3 @@ def caregiver_photo(caregiver_id):
             else:
                 return done(_("Photo saved."), url_for("admin.caregiver", caregiver_id=caregiver.id))
     return _caregiver_page(caregiver, 422, photo_form=form)
-
-
-def _photo(caregiver):
-    """The caregiver's stored photo for the office, served as the schedule serves it to families."""
-    stored = storage.get(g.agency, caregiver.photo_file_id)
-    try:
-        photo = storage.read(stored) if stored else b""
-    except (OSError, storage.StoredFileDamaged):
-        current_app.logger.exception("caregiver %s: stored photo %s unreadable", caregiver.id, stored.id)
-        photo = b""
-    mimetype = storage.image_type(photo)  # from the bytes: only JPEG, PNG and WebP are served
-    if mimetype is None:
-        abort(404)
-    response = make_response(photo)
-    response.mimetype = mimetype
-    response.headers["Content-Disposition"] = "inline"
-    response.cache_control.private = True
-    response.cache_control.max_age = 3600
-    return response

@@ -72,12 +72,9 @@ def clients():
         "admin/clients.html",
         fragment="admin/_client_list.html",
         form=form,
-        rows=found.rows,
-        total=found.total,
+        **found.context(),
         query=query,
         shown=status,
-        page=found.page,
-        pages=found.pages,
     )
 
 

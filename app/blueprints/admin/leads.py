@@ -66,12 +66,9 @@ def leads():
         "admin/leads.html",
         fragment="admin/_lead_list.html",
         form=form,
-        rows=found.rows,
-        total=found.total,
+        **found.context(),
         query=query,
         shown=status,
-        page=found.page,
-        pages=found.pages,
         labels=service.STATUS_LABELS,
     )
 

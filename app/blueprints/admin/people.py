@@ -17,12 +17,12 @@ from app.blueprints.admin.forms import (
     PersonForm,
     TemporaryPasswordForm,
 )
-from app.extensions import db
 from app.i18n import _, _l
 from app.models import Client, ClientLink, User
 from app.models.client import REL_EMERGENCY, REL_LEGAL, REL_PAYER, RELATIONSHIP_LABELS
 from app.models.statuses import Role
 from app.services import accounts
+from app.services import clients as client_service
 from app.services.history import audit_history
 from app.web.htmx import done, render_form, render_page
 from app.web.input_guard import parse_id
@@ -70,12 +70,7 @@ def people():
 
 
 def _client_choices():
-    clients = db.session.scalars(
-        select(Client)
-        .where(Client.agency_id == g.agency.id, Client.is_active.is_(True))
-        .order_by(Client.last_name)
-    ).all()
-    return [("", "—")] + [(str(c.id), c.display_name) for c in clients]
+    return [("", "—")] + [(str(c.id), c.display_name) for c in client_service.active_clients(g.agency)]
 
 
 @bp.route("/people/new", methods=["GET", "POST"])

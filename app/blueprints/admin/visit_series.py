@@ -11,10 +11,11 @@ from app.blueprints.admin import area, bp
 from app.blueprints.admin.series_forms import WEEKDAY_LABELS, EndSeriesForm, SeriesForm
 from app.extensions import db
 from app.i18n import _
-from app.models import Client, Task, Visit, VisitSeries
+from app.models import Task, Visit, VisitSeries
 from app.models.base import utcnow
 from app.models.visit import VISIT_STATUS_LABELS
 from app.services import caregivers as caregiver_service
+from app.services import clients as client_service
 from app.services import visit_series as service
 from app.web.conflicts import check_version
 from app.web.htmx import done, render_form, render_page
@@ -65,11 +66,7 @@ def _skipped_message(outcome):
 @area(AREA_VISITS)
 def new_series():
     form = SeriesForm()
-    clients = db.session.scalars(
-        select(Client)
-        .where(Client.agency_id == g.agency.id, Client.is_active.is_(True))
-        .order_by(Client.last_name, Client.first_name, Client.id)
-    ).all()
+    clients = client_service.active_clients(g.agency)
     form.client_id.choices = [(str(c.id), f"{c.last_name}, {c.first_name}") for c in clients]
     if request.method == "GET" and request.args.get("client"):
         form.client_id.data = request.args.get("client")

@@ -26,6 +26,7 @@ from app.models import Client, ClientCaregiver, Visit
 from app.models.statuses import TaskStatus
 from app.models.visit import TASK_STATUS_LABELS, VISIT_STATUS_LABELS
 from app.services import caregivers as caregiver_service
+from app.services import clients as client_service
 from app.services import office
 from app.services import visits as service
 from app.services.calendar import day_bounds
@@ -175,11 +176,7 @@ def _chosen_caregiver(form):
 def new_visit():
     zone = g.agency.zone
     form = VisitForm()
-    clients = db.session.scalars(
-        select(Client)
-        .where(Client.agency_id == g.agency.id, Client.is_active.is_(True))
-        .order_by(Client.last_name, Client.first_name, Client.id)
-    ).all()
+    clients = client_service.active_clients(g.agency)
     form.client_id.choices = [(str(c.id), f"{c.last_name}, {c.first_name}") for c in clients]
     if request.method == "GET" and request.args.get("client"):
         form.client_id.data = request.args.get("client")

@@ -8,7 +8,7 @@ the blueprint's before_request has already refused users whose schedule is switc
 
 from datetime import datetime
 
-from flask import abort, current_app, g, make_response, request, url_for
+from flask import abort, g, make_response, request, url_for
 from flask_login import current_user
 
 from app.auth.policies import SCHEDULE, SCHEDULE_REQUESTS
@@ -16,8 +16,9 @@ from app.blueprints.schedule import bp
 from app.blueprints.schedule import services as cal
 from app.models import Caregiver
 from app.services import calendar as visits_calendar
-from app.services import record_views, storage
+from app.services import record_views
 from app.services.pdf import render_pdf
+from app.web import downloads
 from app.web.formatting import viewer_zone, weekday_names, when
 from app.web.htmx import is_partial_request, render_page
 from app.web.portal import selected_client
@@ -132,20 +133,4 @@ def caregiver_photo(caregiver_id: int):
     """A caregiver's photo, only for someone whose client that caregiver visits."""
     if not visits_calendar.caregiver_reaches(caregiver_id, g.access.client_ids(SCHEDULE)):
         abort(404)
-    caregiver = get_scoped_or_404(Caregiver, caregiver_id)
-    stored = storage.get(g.agency, caregiver.photo_file_id)
-    try:
-        photo = storage.read(stored) if stored else b""
-    except (OSError, storage.StoredFileDamaged):
-        # Lost or damaged on disk: the office must hear of it, the family just gets no picture.
-        current_app.logger.exception("caregiver %s: stored photo %s unreadable", caregiver.id, stored.id)
-        photo = b""
-    mimetype = storage.image_type(photo)  # from the bytes: only JPEG, PNG and WebP are served
-    if mimetype is None:
-        abort(404)
-    response = make_response(photo)
-    response.mimetype = mimetype
-    response.headers["Content-Disposition"] = "inline"
-    response.cache_control.private = True  # the browser may keep it; shared caches may not
-    response.cache_control.max_age = 3600
-    return response
+    return downloads.caregiver_photo(get_scoped_or_404(Caregiver, caregiver_id))
